@@ -1,0 +1,64 @@
+//! `action`: build and test Actions locally, in the very sandbox the runner
+//! uses.
+//!
+//! Exit codes: 0 success; 1 the Action did not compile, or an input file is
+//! wrong; 2 bad command-line usage; 3 the Action ran but did not reach a
+//! decision (a limit or an error), or a test case failed.
+
+mod build;
+mod cases;
+mod output;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "action", version, about = "Build and test Actions for the identity platform's sign-in and sign-up flows")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile an Action (a .ts file or a package folder) to a Wasm module.
+    Build(build::BuildArgs),
+    /// Run an Action against an event, or every case in its tests/ folder.
+    Test(run::TestArgs),
+}
+
+/// Exit statuses, documented in the README.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Status {
+    Ok = 0,
+    BadInput = 1,
+    NoDecision = 3,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build::run(&args),
+        Command::Test(args) => run::run(&args),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(Status::BadInput as u8)
+        }
+    }
+}
+
+/// Where the compiled plugin is cached between invocations.
+pub(crate) fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ACTIONS_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("actions"))
+}

@@ -1,0 +1,109 @@
+//! `action test`: compile, then run in the runner's own sandbox.
+
+use crate::build::{compile, report_compile_error};
+use crate::{Status, cases, output};
+use actions_runner::{RunLimits, RunReport, RunRequest, Sandbox, SandboxConfig, Trigger};
+use anyhow::Context as _;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub(crate) struct TestArgs {
+    /// The Action: a .ts file, or a folder with src/index.ts (and tests/).
+    path: PathBuf,
+    /// An event (JSON). Without one, every case in <folder>/tests/ runs.
+    #[arg(long)]
+    event: Option<PathBuf>,
+    /// The binding's configuration (JSON), seen as `event.config`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The trigger slot to run at.
+    #[arg(long, default_value = "login.post-login", value_parser = parse_trigger)]
+    trigger: Trigger,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Fuel for the run (deterministic CPU budget).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Wall-clock deadline in milliseconds.
+    #[arg(long)]
+    deadline_ms: Option<u64>,
+    /// Linear memory limit in MiB.
+    #[arg(long)]
+    memory_mib: Option<u64>,
+    /// Console output limit in bytes.
+    #[arg(long)]
+    log_bytes: Option<u64>,
+}
+
+fn parse_trigger(value: &str) -> Result<Trigger, String> {
+    value.parse().map_err(|e: actions_runner::UnknownTrigger| e.to_string())
+}
+
+impl TestArgs {
+    fn limits(&self) -> RunLimits {
+        let defaults = RunLimits::default();
+        RunLimits {
+            fuel: self.fuel.unwrap_or(defaults.fuel),
+            deadline_ms: self.deadline_ms.unwrap_or(defaults.deadline_ms),
+            memory_bytes: self.memory_mib.map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
+            log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
+            ..defaults
+        }
+    }
+}
+
+pub(crate) fn run(args: &TestArgs) -> anyhow::Result<Status> {
+    let compiled = match compile(&args.path, args.json)? {
+        Ok(compiled) => compiled,
+        Err(error) => return Ok(report_compile_error(&error, args.json)),
+    };
+    let sandbox = Sandbox::new(SandboxConfig {
+        max_concurrent_runs: 8,
+        cache_dir: crate::cache_dir(),
+        ..SandboxConfig::default()
+    })
+    .context("starting the sandbox")?;
+    let action = sandbox.load(&compiled.wasm).context("loading the compiled Action")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("starting the async runtime")?;
+
+    let Some(event_path) = &args.event else {
+        return cases::run_all(&runtime, &sandbox, &action, &args.path, args.limits(), args.json);
+    };
+    let event = read_json(event_path)?;
+    let config = match &args.config {
+        Some(path) => read_json(path)?,
+        None => Value::Object(Map::new()),
+    };
+    let report = runtime.block_on(sandbox.run(RunRequest {
+        action,
+        trigger: args.trigger,
+        event,
+        config,
+        secrets: Map::new(),
+        limits: args.limits(),
+    }));
+    print(&report, args.json);
+    Ok(if report.outcome.is_decision() {
+        Status::Ok
+    } else {
+        Status::NoDecision
+    })
+}
+
+fn print(report: &RunReport, json: bool) {
+    if json {
+        output::print_json(&output::report_json(report));
+    } else {
+        output::print_report(report);
+    }
+}
+
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
