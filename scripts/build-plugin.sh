@@ -37,4 +37,7 @@ cargo build --locked --release --target wasm32-wasip1 \
 
 raw=$plugin_target/wasm32-wasip1/release/actions_javy_plugin.wasm
 echo "pre-initialising it with Wizer" >&2
-cargo run --locked --release --quiet -p actions-plugin-preinit -- "$raw" "$out"
+# Built with the whole workspace, as the tests build it, so that wasmtime
+# is compiled once for both.
+cargo build --locked --release --workspace
+"$target_root/release/preinit-plugin" "$raw" "$out"
