@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn bare_imports_are_refused_where_they_are() {
         let err = bundle(&package(
-            &[("index.ts", "import _ from 'lodash';\nexport function execute() {}\n")],
+            &[("index.ts", "import _ from 'lodash';\nexport function execute() { return _; }\n")],
             "index.ts",
         ))
         .expect_err("refused");

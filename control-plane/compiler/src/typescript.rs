@@ -56,9 +56,14 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
     let source_type = source_type_of(path)?;
     let locate = |span: Span| SourceLocation::at_offset(path, text, span.start as usize);
     let syntax = |diagnostic: &OxcDiagnostic| CompileError::Syntax {
+        // The primary label if one is marked, else the last: in two-label
+        // diagnostics ("declared here" / "redeclared here") the last is the
+        // offending place.
         at: diagnostic
             .labels
-            .first()
+            .iter()
+            .find(|l| l.primary())
+            .or_else(|| diagnostic.labels.last())
             .map_or_else(|| SourceLocation::start_of(path), |l| SourceLocation::at_offset(path, text, l.offset() as usize)),
         message: match &diagnostic.help {
             Some(help) => format!("{}; {help}", diagnostic.message),
