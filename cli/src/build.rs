@@ -23,7 +23,10 @@ pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Status> {
         Ok(compiled) => compiled,
         Err(error) => return Ok(report_compile_error(&error, args.json)),
     };
-    let out = args.output.clone().unwrap_or_else(|| default_output(&args.path));
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.path));
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -46,7 +49,10 @@ pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Status> {
 }
 
 /// Loads and compiles; the outer error is for files that cannot be read.
-pub(crate) fn compile(path: &Path, quiet: bool) -> anyhow::Result<Result<CompiledAction, CompileError>> {
+pub(crate) fn compile(
+    path: &Path,
+    quiet: bool,
+) -> anyhow::Result<Result<CompiledAction, CompileError>> {
     let package = match SourcePackage::load(path) {
         Ok(package) => package,
         Err(error) => return Ok(Err(error)),
@@ -60,9 +66,9 @@ pub(crate) fn compile(path: &Path, quiet: bool) -> anyhow::Result<Result<Compile
 
 pub(crate) fn report_compile_error(error: &CompileError, json: bool) -> Status {
     if json {
-        let location = error.location().map(|at| {
-            json!({ "file": at.file, "line": at.line, "column": at.column })
-        });
+        let location = error
+            .location()
+            .map(|at| json!({ "file": at.file, "line": at.line, "column": at.column }));
         output::print_json(&json!({ "error": error.to_string(), "location": location }));
     } else {
         eprintln!("error: {error}");

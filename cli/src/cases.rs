@@ -65,12 +65,18 @@ pub(crate) fn run_all(
         .collect();
     files.sort();
     if files.is_empty() {
-        bail!("no --event given and {} holds no *.json cases", dir.display());
+        bail!(
+            "no --event given and {} holds no *.json cases",
+            dir.display()
+        );
     }
     let mut results = Vec::new();
     let mut failed = 0;
     for file in &files {
-        let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let case = load_case(file)?;
         let trigger: Trigger = case
             .trigger
@@ -79,7 +85,9 @@ pub(crate) fn run_all(
             .parse()
             .with_context(|| format!("{}: trigger", file.display()))?;
         let event = match case.event {
-            Value::String(path) => crate::run::read_json(&file.parent().unwrap_or(Path::new(".")).join(path))?,
+            Value::String(path) => {
+                crate::run::read_json(&file.parent().unwrap_or(Path::new(".")).join(path))?
+            }
             other => other,
         };
         let report = runtime.block_on(sandbox.run(RunRequest {
@@ -108,16 +116,24 @@ pub(crate) fn run_all(
         results.push(json!({ "case": name, "passed": problems.is_empty(), "problems": problems, "result": actual }));
     }
     if json {
-        output::print_json(&json!({ "passed": files.len() - failed, "failed": failed, "cases": results }));
+        output::print_json(
+            &json!({ "passed": files.len() - failed, "failed": failed, "cases": results }),
+        );
     } else {
         println!("{} passed, {failed} failed", files.len() - failed);
     }
-    Ok(if failed == 0 { Status::Ok } else { Status::NoDecision })
+    Ok(if failed == 0 {
+        Status::Ok
+    } else {
+        Status::NoDecision
+    })
 }
 
 fn load_case(file: &Path) -> anyhow::Result<Case> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let case: Case = serde_json::from_str(&text).with_context(|| format!("{} is not a valid test case", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let case: Case = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid test case", file.display()))?;
     for key in case.expect.keys() {
         if key != "logs" && !EXACT_KEYS.contains(&key.as_str()) {
             bail!(
@@ -138,9 +154,16 @@ fn compare(expect: &Map<String, Value>, actual: &Value) -> Vec<String> {
                 .as_array()
                 .map(|logs| logs.iter().filter_map(|l| l["message"].as_str()).collect())
                 .unwrap_or_default();
-            for needle in wanted.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for needle in wanted
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !lines.iter().any(|line| line.contains(needle)) {
-                    problems.push(format!("no log line contains {needle:?}; logs were {lines:?}"));
+                    problems.push(format!(
+                        "no log line contains {needle:?}; logs were {lines:?}"
+                    ));
                 }
             }
         } else if actual[key] != *wanted {

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "action", version, about = "Build and test Actions for the identity platform's sign-in and sign-up flows")]
+#[command(
+    name = "action",
+    version,
+    about = "Build and test Actions for the identity platform's sign-in and sign-up flows"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 use std::io::IsTerminal as _;
 
 pub(crate) fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
 }
 
 /// The JSON shape of a run, shared by `--json` and the test cases.
@@ -25,7 +28,12 @@ pub(crate) fn report_json(report: &RunReport) -> Value {
         "fuel": report.fuel_consumed,
         "duration_us": u64::try_from(report.duration.as_micros()).unwrap_or(u64::MAX),
     });
-    if let Outcome::GuestError { name, message, stack } = &report.outcome {
+    if let Outcome::GuestError {
+        name,
+        message,
+        stack,
+    } = &report.outcome
+    {
         value["error"] = json!({ "name": name, "message": message, "stack": stack });
     }
     if let Outcome::HostError { message } = &report.outcome {
@@ -40,7 +48,10 @@ pub(crate) fn decision_of(outcome: &Outcome) -> (&'static str, String) {
     match outcome {
         Outcome::Allowed => ("allow", String::new()),
         Outcome::Denied { reason } => ("deny", reason.clone()),
-        other => ("deny", format!("the Action did not reach a decision: {}", other.name())),
+        other => (
+            "deny",
+            format!("the Action did not reach a decision: {}", other.name()),
+        ),
     }
 }
 
@@ -54,13 +65,22 @@ pub(crate) fn print_report(report: &RunReport) {
         }
     };
     let (decision, reason) = decision_of(&report.outcome);
-    let decision_text = if decision == "allow" { paint("32;1", decision) } else { paint("31;1", decision) };
+    let decision_text = if decision == "allow" {
+        paint("32;1", decision)
+    } else {
+        paint("31;1", decision)
+    };
     println!("decision  {decision_text}");
     if !reason.is_empty() {
         println!("reason    {reason}");
     }
     println!("outcome   {}", report.outcome.name());
-    if let Outcome::GuestError { name, message, stack } = &report.outcome {
+    if let Outcome::GuestError {
+        name,
+        message,
+        stack,
+    } = &report.outcome
+    {
         println!("error     {name}: {message}");
         for line in stack.lines() {
             println!("          {line}");

@@ -38,7 +38,9 @@ pub(crate) struct TestArgs {
 }
 
 fn parse_trigger(value: &str) -> Result<Trigger, String> {
-    value.parse().map_err(|e: actions_runner::UnknownTrigger| e.to_string())
+    value
+        .parse()
+        .map_err(|e: actions_runner::UnknownTrigger| e.to_string())
 }
 
 impl TestArgs {
@@ -47,7 +49,9 @@ impl TestArgs {
         RunLimits {
             fuel: self.fuel.unwrap_or(defaults.fuel),
             deadline_ms: self.deadline_ms.unwrap_or(defaults.deadline_ms),
-            memory_bytes: self.memory_mib.map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
+            memory_bytes: self
+                .memory_mib
+                .map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
             log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
             ..defaults
         }
@@ -65,14 +69,23 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<Status> {
         ..SandboxConfig::default()
     })
     .context("starting the sandbox")?;
-    let action = sandbox.load(&compiled.wasm).context("loading the compiled Action")?;
+    let action = sandbox
+        .load(&compiled.wasm)
+        .context("loading the compiled Action")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .context("starting the async runtime")?;
 
     let Some(event_path) = &args.event else {
-        return cases::run_all(&runtime, &sandbox, &action, &args.path, args.limits(), args.json);
+        return cases::run_all(
+            &runtime,
+            &sandbox,
+            &action,
+            &args.path,
+            args.limits(),
+            args.json,
+        );
     };
     let event = read_json(event_path)?;
     let config = match &args.config {
@@ -104,6 +117,7 @@ fn print(report: &RunReport, json: bool) {
 }
 
 pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }

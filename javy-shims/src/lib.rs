@@ -84,7 +84,10 @@ fn cache_path(engine: &Engine, dir: &Path) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_key = hasher.finish();
-    dir.join(format!("plugin-{}-{engine_key:016x}.cwasm", &plugin_id()[..16]))
+    dir.join(format!(
+        "plugin-{}-{engine_key:016x}.cwasm",
+        &plugin_id()[..16]
+    ))
 }
 
 #[cfg(test)]
@@ -100,7 +103,8 @@ mod tests {
 
     #[test]
     fn the_cache_returns_the_same_module_in_a_new_engine() {
-        let dir = std::env::temp_dir().join(format!("actions-plugin-cache-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("actions-plugin-cache-test-{}", std::process::id()));
         let first = compile_plugin(&Engine::default(), Some(&dir)).expect("compiles");
         let second = compile_plugin(&Engine::default(), Some(&dir)).expect("loads");
         let exports = |m: &Module| m.exports().map(|e| e.name().to_owned()).collect::<Vec<_>>();

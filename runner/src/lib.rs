@@ -37,7 +37,9 @@ pub enum RunnerError {
     #[error("not a valid Action module: {0}")]
     InvalidModule(String),
     /// The module was compiled for another plugin build; recompile it from source.
-    #[error("the module was compiled for plugin {module}, this runner has plugin {runner}; recompile the Action")]
+    #[error(
+        "the module was compiled for plugin {module}, this runner has plugin {runner}; recompile the Action"
+    )]
     PluginMismatch {
         /// The plugin the module names.
         module: String,

@@ -92,7 +92,9 @@ impl ActionModule {
 
 impl std::fmt::Debug for ActionModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ActionModule").field("sha256", &self.inner.sha256).finish()
+        f.debug_struct("ActionModule")
+            .field("sha256", &self.inner.sha256)
+            .finish()
     }
 }
 
@@ -163,16 +165,23 @@ impl Sandbox {
     /// not exactly the compiler's dynamic-link shape.
     pub fn load(&self, wasm: &[u8]) -> Result<ActionModule, RunnerError> {
         let sha256 = hex::encode(Sha256::digest(wasm));
-        if let Some(found) = self.modules.read().ok().and_then(|m| m.get(&sha256).cloned()) {
+        if let Some(found) = self
+            .modules
+            .read()
+            .ok()
+            .and_then(|m| m.get(&sha256).cloned())
+        {
             return Ok(found);
         }
         check_plugin_id(wasm)?;
-        let module = Module::new(&self.engine, wasm).map_err(|e| RunnerError::InvalidModule(e.to_string()))?;
+        let module = Module::new(&self.engine, wasm)
+            .map_err(|e| RunnerError::InvalidModule(e.to_string()))?;
         let mut imports = Vec::new();
         for import in module.imports() {
             let expected = matches!(
                 (import.name(), import.ty()),
-                ("cabi_realloc" | "invoke", wasmtime::ExternType::Func(_)) | ("memory", wasmtime::ExternType::Memory(_))
+                ("cabi_realloc" | "invoke", wasmtime::ExternType::Func(_))
+                    | ("memory", wasmtime::ExternType::Memory(_))
             );
             if import.module() != IMPORT_NAMESPACE || !expected {
                 return Err(RunnerError::InvalidModule(format!(
@@ -183,8 +192,13 @@ impl Sandbox {
             }
             imports.push(import.name().to_owned());
         }
-        if !matches!(module.get_export(ENTRY_EXPORT), Some(wasmtime::ExternType::Func(_))) {
-            return Err(RunnerError::InvalidModule(format!("no `{ENTRY_EXPORT}` export")));
+        if !matches!(
+            module.get_export(ENTRY_EXPORT),
+            Some(wasmtime::ExternType::Func(_))
+        ) {
+            return Err(RunnerError::InvalidModule(format!(
+                "no `{ENTRY_EXPORT}` export"
+            )));
         }
         let action = ActionModule {
             inner: Arc::new(ActionModuleInner {
@@ -205,7 +219,12 @@ impl Sandbox {
         let started = Instant::now();
         let limits = request.limits.capped_by(&self.ceilings);
         let deadline = started + limits.deadline();
-        let event_json = event_json(request.event, request.trigger, request.config, request.secrets);
+        let event_json = event_json(
+            request.event,
+            request.trigger,
+            request.config,
+            request.secrets,
+        );
         let state = RunState {
             trigger: request.trigger,
             limits,
@@ -232,13 +251,16 @@ impl Sandbox {
         // Backstop for host calls that do not return: wasm itself is bounded
         // by the epoch deadline below.
         let grace = limits.deadline() + Duration::from_millis(250);
-        let result = match tokio::time::timeout(grace, self.execute(&mut store, &request.action, limits)).await {
-            Ok(result) => result,
-            Err(_) => {
-                store.data_mut().stop = Some(Stop::Deadline);
-                Err(wasmtime::Error::from(Stop::Deadline))
-            }
-        };
+        let result =
+            match tokio::time::timeout(grace, self.execute(&mut store, &request.action, limits))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => {
+                    store.data_mut().stop = Some(Stop::Deadline);
+                    Err(wasmtime::Error::from(Stop::Deadline))
+                }
+            };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let fuel_consumed = limits.fuel.saturating_sub(fuel_left);
         let mut state = store.into_data();
@@ -247,7 +269,9 @@ impl Sandbox {
             // A failed run's partial effects never reach a token or a user.
             state.effects = Effects::default();
             let message = match &outcome {
-                Outcome::GuestError { name, message, .. } => format!("the Action failed: {name}: {message}"),
+                Outcome::GuestError { name, message, .. } => {
+                    format!("the Action failed: {name}: {message}")
+                }
                 Outcome::HostError { message } => format!("runner error: {message}"),
                 other => format!("the run was stopped: {}", other.name()),
             };
@@ -269,7 +293,12 @@ impl Sandbox {
         }
     }
 
-    async fn execute(&self, store: &mut Store<RunState>, action: &ActionModule, limits: RunLimits) -> wasmtime::Result<()> {
+    async fn execute(
+        &self,
+        store: &mut Store<RunState>,
+        action: &ActionModule,
+        limits: RunLimits,
+    ) -> wasmtime::Result<()> {
         store.set_fuel(limits.fuel)?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut context| {
@@ -286,9 +315,9 @@ impl Sandbox {
             .imports
             .iter()
             .map(|name| {
-                plugin
-                    .get_export(&mut *store, name)
-                    .ok_or_else(|| wasmtime::Error::msg(format!("the plugin has no `{name}` export")))
+                plugin.get_export(&mut *store, name).ok_or_else(|| {
+                    wasmtime::Error::msg(format!("the plugin has no `{name}` export"))
+                })
             })
             .collect::<wasmtime::Result<Vec<Extern>>>()?;
         let instance = Instance::new_async(&mut *store, &action.inner.module, &imports).await?;
@@ -362,7 +391,12 @@ fn check_plugin_id(wasm: &[u8]) -> Result<(), RunnerError> {
 
 /// The event as the Action sees it: the caller's fields, with `trigger`,
 /// `config` and `secrets` set by the runner.
-fn event_json(event: Value, trigger: Trigger, config: Value, secrets: Map<String, Value>) -> String {
+fn event_json(
+    event: Value,
+    trigger: Trigger,
+    config: Value,
+    secrets: Map<String, Value>,
+) -> String {
     let mut object = match event {
         Value::Object(object) => object,
         _ => Map::new(),
@@ -392,7 +426,15 @@ fn classify(state: &mut RunState, result: wasmtime::Result<()>) -> Outcome {
                 Some(reason) => Outcome::Denied { reason },
                 None => Outcome::Allowed,
             },
-            Some(Completion::Threw { name, message, stack }) => Outcome::GuestError { name, message, stack },
+            Some(Completion::Threw {
+                name,
+                message,
+                stack,
+            }) => Outcome::GuestError {
+                name,
+                message,
+                stack,
+            },
             None => Outcome::GuestError {
                 name: "Unsettled".into(),
                 message: "execute did not finish: it awaited a promise that never settles".into(),
@@ -409,7 +451,9 @@ fn classify(state: &mut RunState, result: wasmtime::Result<()>) -> Outcome {
                 return match stop {
                     Stop::Deadline => Outcome::DeadlineExceeded,
                     Stop::LogLimit => Outcome::LogLimitExceeded,
-                    Stop::Abi => Outcome::HostError { message: stop.to_string() },
+                    Stop::Abi => Outcome::HostError {
+                        message: stop.to_string(),
+                    },
                     Stop::Exit => guest_trap(state, "the Action exited"),
                 };
             }

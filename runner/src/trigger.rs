@@ -110,7 +110,10 @@ impl Trigger {
                 AccessAllow | AccessDeny | UserSetAppMetadata | UserSetUserMetadata | Fetch
             ),
             Trigger::RegistrationPostCreate => {
-                matches!(method, AccessAllow | UserSetAppMetadata | UserSetUserMetadata | Fetch)
+                matches!(
+                    method,
+                    AccessAllow | UserSetAppMetadata | UserSetUserMetadata | Fetch
+                )
             }
         }
     }
@@ -133,7 +136,9 @@ impl fmt::Display for Trigger {
 
 /// A trigger name that is not in the catalog.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown trigger {0:?}; known triggers: login.pre-credential-check, login.post-login, registration.pre-create, registration.post-create")]
+#[error(
+    "unknown trigger {0:?}; known triggers: login.pre-credential-check, login.post-login, registration.pre-create, registration.post-create"
+)]
 pub struct UnknownTrigger(pub String);
 
 impl FromStr for Trigger {

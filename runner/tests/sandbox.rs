@@ -6,8 +6,8 @@
 
 use actions_compiler::{Compiler, SourcePackage};
 use actions_runner::{
-    ActionModule, FetchError, FetchRequest, FetchResponse, HttpFetch, LogLevel, LogOrigin,
-    Outcome, RunLimits, RunReport, RunRequest, RunnerError, Sandbox, SandboxConfig, Trigger,
+    ActionModule, FetchError, FetchRequest, FetchResponse, HttpFetch, LogLevel, LogOrigin, Outcome,
+    RunLimits, RunReport, RunRequest, RunnerError, Sandbox, SandboxConfig, Trigger,
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -58,13 +58,24 @@ fn request(action: ActionModule, trigger: Trigger, limits: RunLimits) -> RunRequ
     }
 }
 
-async fn run_with(sandbox: &Sandbox, source: &str, trigger: Trigger, limits: RunLimits) -> RunReport {
+async fn run_with(
+    sandbox: &Sandbox,
+    source: &str,
+    trigger: Trigger,
+    limits: RunLimits,
+) -> RunReport {
     let action = load(sandbox, source);
     sandbox.run(request(action, trigger, limits)).await
 }
 
 async fn run(source: &str) -> RunReport {
-    run_with(&SANDBOX, source, Trigger::LoginPostLogin, RunLimits::default()).await
+    run_with(
+        &SANDBOX,
+        source,
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    )
+    .await
 }
 
 const CUSTOM_CLAIM: &str = r#"
@@ -77,9 +88,21 @@ export async function execute(event: any, api: any) {
 
 /// After any violation, the same sandbox runs a well-behaved Action cleanly.
 async fn assert_next_run_is_clean(sandbox: &Sandbox) {
-    let report = run_with(sandbox, CUSTOM_CLAIM, Trigger::LoginPostLogin, RunLimits::default()).await;
+    let report = run_with(
+        sandbox,
+        CUSTOM_CLAIM,
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Allowed);
-    assert_eq!(report.effects.access_token_claims.get("https://example.com/tier"), Some(&json!("gold")));
+    assert_eq!(
+        report
+            .effects
+            .access_token_claims
+            .get("https://example.com/tier"),
+        Some(&json!("gold"))
+    );
     assert!(report.logs.is_empty(), "{:?}", report.logs);
 }
 
@@ -93,17 +116,33 @@ fn limits(change: impl FnOnce(&mut RunLimits)) -> RunLimits {
 async fn custom_claim_and_decision() {
     let report = run(CUSTOM_CLAIM).await;
     assert_eq!(report.outcome, Outcome::Allowed);
-    assert_eq!(report.effects.access_token_claims["https://example.com/tier"], json!("gold"));
+    assert_eq!(
+        report.effects.access_token_claims["https://example.com/tier"],
+        json!("gold")
+    );
     assert!(report.fuel_consumed > 0);
 
     let report = run(r#"export function execute(e: any, api: any) { api.access.deny('no'); api.access.allow(); api.access.deny('later'); }"#).await;
-    assert_eq!(report.outcome, Outcome::Denied { reason: "no".into() }, "the first deny stands");
+    assert_eq!(
+        report.outcome,
+        Outcome::Denied {
+            reason: "no".into()
+        },
+        "the first deny stands"
+    );
 }
 
 #[tokio::test]
 async fn fuel_limit_obeyed() {
-    let source = "export function execute() { let x = 0; for (let i = 0; i < 100000; i++) x += i; }";
-    let report = run_with(&SANDBOX, source, Trigger::LoginPostLogin, limits(|l| l.fuel = 200_000_000)).await;
+    let source =
+        "export function execute() { let x = 0; for (let i = 0; i < 100000; i++) x += i; }";
+    let report = run_with(
+        &SANDBOX,
+        source,
+        Trigger::LoginPostLogin,
+        limits(|l| l.fuel = 200_000_000),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Allowed);
     assert!(report.fuel_consumed < 200_000_000);
 }
@@ -125,13 +164,20 @@ async fn fuel_limit_violated() {
 #[tokio::test]
 async fn fuel_runs_out_in_a_promise_chain() {
     let source = "export async function execute() { const spin = (): Promise<void> => Promise.resolve().then(spin); await spin(); }";
-    let report = run_with(&SANDBOX, source, Trigger::LoginPostLogin, limits(|l| l.fuel = 50_000_000)).await;
+    let report = run_with(
+        &SANDBOX,
+        source,
+        Trigger::LoginPostLogin,
+        limits(|l| l.fuel = 50_000_000),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::OutOfFuel);
 }
 
 #[tokio::test]
 async fn deadline_obeyed() {
-    let source = "export function execute() { let x = 0; for (let i = 0; i < 1000000; i++) x += i; }";
+    let source =
+        "export function execute() { let x = 0; for (let i = 0; i < 1000000; i++) x += i; }";
     let report = run_with(
         &SANDBOX,
         source,
@@ -167,7 +213,10 @@ async fn memory_limit_obeyed() {
     let source = "export function execute(e: any, api: any) { const a = new Uint8Array(8 << 20); a[5] = 1; api.accessToken.setCustomClaim('https://x/len', a.length); }";
     let report = run(source).await;
     assert_eq!(report.outcome, Outcome::Allowed);
-    assert_eq!(report.effects.access_token_claims["https://x/len"], json!(8 << 20));
+    assert_eq!(
+        report.effects.access_token_claims["https://x/len"],
+        json!(8 << 20)
+    );
 }
 
 #[tokio::test]
@@ -180,7 +229,13 @@ async fn memory_limit_violated_by_arrays_strings_and_typed_arrays() {
         "export function execute() { const a: Uint8Array[] = []; try { while (true) a.push(new Uint8Array(1 << 20)); } catch {} }",
     ];
     for bomb in bombs {
-        let report = run_with(&SANDBOX, bomb, Trigger::LoginPostLogin, limits(|l| l.memory_bytes = 32 << 20)).await;
+        let report = run_with(
+            &SANDBOX,
+            bomb,
+            Trigger::LoginPostLogin,
+            limits(|l| l.memory_bytes = 32 << 20),
+        )
+        .await;
         assert_eq!(report.outcome, Outcome::MemoryLimitExceeded, "{bomb}");
         assert_next_run_is_clean(&SANDBOX).await;
     }
@@ -189,7 +244,13 @@ async fn memory_limit_violated_by_arrays_strings_and_typed_arrays() {
 #[tokio::test]
 async fn log_limit_obeyed() {
     let source = "export function execute() { for (let i = 0; i < 10; i++) console.log('line', i, 'x'.repeat(1000)); }";
-    let report = run_with(&SANDBOX, source, Trigger::LoginPostLogin, limits(|l| l.log_bytes = 64 * 1024)).await;
+    let report = run_with(
+        &SANDBOX,
+        source,
+        Trigger::LoginPostLogin,
+        limits(|l| l.log_bytes = 64 * 1024),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Allowed);
     assert_eq!(report.logs.len(), 10);
     assert!(report.logs[3].message.starts_with("line 3 xxx"));
@@ -198,11 +259,25 @@ async fn log_limit_obeyed() {
 #[tokio::test]
 async fn log_limit_violated_by_a_ten_megabyte_flood() {
     let source = "export function execute() { const line = 'x'.repeat(1024); for (let i = 0; i < 10 * 1024; i++) console.log(line); }";
-    let report = run_with(&SANDBOX, source, Trigger::LoginPostLogin, limits(|l| l.log_bytes = 64 * 1024)).await;
+    let report = run_with(
+        &SANDBOX,
+        source,
+        Trigger::LoginPostLogin,
+        limits(|l| l.log_bytes = 64 * 1024),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::LogLimitExceeded);
-    let kept: usize = report.logs.iter().filter(|l| l.origin == LogOrigin::Action).map(|l| l.message.len()).sum();
+    let kept: usize = report
+        .logs
+        .iter()
+        .filter(|l| l.origin == LogOrigin::Action)
+        .map(|l| l.message.len())
+        .sum();
     assert_eq!(kept, 64 * 1024, "exactly the limit is kept");
-    assert_eq!(report.logs.last().map(|l| l.origin), Some(LogOrigin::Runtime));
+    assert_eq!(
+        report.logs.last().map(|l| l.origin),
+        Some(LogOrigin::Runtime)
+    );
 
     // One line larger than the whole limit.
     let report = run_with(
@@ -220,13 +295,25 @@ async fn log_limit_violated_by_a_ten_megabyte_flood() {
 async fn effect_limit_obeyed_and_violated() {
     let source = "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/big', 'z'.repeat(e.config.size)); }";
     let action = load(&SANDBOX, source);
-    let mut ok = request(action.clone(), Trigger::LoginPostLogin, limits(|l| l.effect_bytes = 4096));
+    let mut ok = request(
+        action.clone(),
+        Trigger::LoginPostLogin,
+        limits(|l| l.effect_bytes = 4096),
+    );
     ok.config = json!({ "size": 1000 });
     assert_eq!(SANDBOX.run(ok).await.outcome, Outcome::Allowed);
-    let mut big = request(action, Trigger::LoginPostLogin, limits(|l| l.effect_bytes = 4096));
+    let mut big = request(
+        action,
+        Trigger::LoginPostLogin,
+        limits(|l| l.effect_bytes = 4096),
+    );
     big.config = json!({ "size": 5000 });
     let report = SANDBOX.run(big).await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("over the limit of 4096 bytes")), "{:?}", report.outcome);
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("over the limit of 4096 bytes")),
+        "{:?}",
+        report.outcome
+    );
     assert!(report.effects.access_token_claims.is_empty());
 }
 
@@ -239,7 +326,14 @@ async fn reserved_claims_are_refused() {
         let report = run(&source).await;
         assert_eq!(report.outcome, Outcome::Allowed);
         assert!(report.effects.id_token_claims.is_empty());
-        assert!(report.logs.iter().any(|l| l.message.contains("is reserved")), "{claim}: {:?}", report.logs);
+        assert!(
+            report
+                .logs
+                .iter()
+                .any(|l| l.message.contains("is reserved")),
+            "{claim}: {:?}",
+            report.logs
+        );
     }
 }
 
@@ -255,7 +349,10 @@ async fn scopes_and_metadata_accumulate() {
     assert_eq!(report.outcome, Outcome::Allowed);
     assert_eq!(report.effects.scopes_added, ["read:a"]);
     assert_eq!(report.effects.scopes_removed, ["read:b", "admin"]);
-    assert_eq!(report.effects.app_metadata["plan"], json!({ "name": "pro", "seats": 3 }));
+    assert_eq!(
+        report.effects.app_metadata["plan"],
+        json!({ "name": "pro", "seats": 3 })
+    );
     assert_eq!(report.effects.user_metadata["theme"], json!("dark"));
 }
 
@@ -263,30 +360,51 @@ async fn scopes_and_metadata_accumulate() {
 async fn each_trigger_allows_only_its_methods() {
     let calls = [
         ("access.deny", "api.access.deny('x')"),
-        ("accessToken.setCustomClaim", "api.accessToken.setCustomClaim('https://x/c', 1)"),
-        ("idToken.setCustomClaim", "api.idToken.setCustomClaim('https://x/c', 1)"),
+        (
+            "accessToken.setCustomClaim",
+            "api.accessToken.setCustomClaim('https://x/c', 1)",
+        ),
+        (
+            "idToken.setCustomClaim",
+            "api.idToken.setCustomClaim('https://x/c', 1)",
+        ),
         ("accessToken.addScope", "api.accessToken.addScope('s')"),
         ("user.setAppMetadata", "api.user.setAppMetadata('k', 1)"),
     ];
     let expected = [
-        (Trigger::LoginPreCredentialCheck, [true, false, false, false, false]),
+        (
+            Trigger::LoginPreCredentialCheck,
+            [true, false, false, false, false],
+        ),
         (Trigger::LoginPostLogin, [true, true, true, true, true]),
-        (Trigger::RegistrationPreCreate, [true, false, false, false, true]),
-        (Trigger::RegistrationPostCreate, [false, false, false, false, true]),
+        (
+            Trigger::RegistrationPreCreate,
+            [true, false, false, false, true],
+        ),
+        (
+            Trigger::RegistrationPostCreate,
+            [false, false, false, false, true],
+        ),
     ];
     for (trigger, allowed) in expected {
         for ((name, call), allowed) in calls.iter().zip(allowed) {
             let source = format!("export function execute(e: any, api: any) {{ {call}; }}");
             let report = run_with(&SANDBOX, &source, trigger, RunLimits::default()).await;
             if allowed {
-                assert!(report.outcome.is_decision(), "{trigger} {name}: {:?}", report.outcome);
+                assert!(
+                    report.outcome.is_decision(),
+                    "{trigger} {name}: {:?}",
+                    report.outcome
+                );
             } else {
                 assert!(
                     matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains(&format!("api.{name} is not available in trigger {trigger}"))),
                     "{trigger} {name}: {:?}",
                     report.outcome
                 );
-                assert!(report.logs.iter().any(|l| l.level == LogLevel::Error && l.origin == LogOrigin::Runtime && l.message.contains("is not available")));
+                assert!(report.logs.iter().any(|l| l.level == LogLevel::Error
+                    && l.origin == LogOrigin::Runtime
+                    && l.message.contains("is not available")));
             }
         }
     }
@@ -295,23 +413,41 @@ async fn each_trigger_allows_only_its_methods() {
 #[tokio::test]
 async fn guest_errors_carry_message_and_stack() {
     let report = run("function inner() { throw new TypeError('bad thing'); }\nexport function execute() { inner(); }").await;
-    let Outcome::GuestError { name, message, stack } = report.outcome else {
+    let Outcome::GuestError {
+        name,
+        message,
+        stack,
+    } = report.outcome
+    else {
         panic!("expected a guest error, got {:?}", report.outcome);
     };
-    assert_eq!((name.as_str(), message.as_str()), ("TypeError", "bad thing"));
+    assert_eq!(
+        (name.as_str(), message.as_str()),
+        ("TypeError", "bad thing")
+    );
     assert!(stack.contains("inner"), "{stack}");
 
     let report = run("export async function execute() { throw 42; }").await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref name, ref message, .. } if name == "NonErrorThrown" && message.contains("42")));
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref name, ref message, .. } if name == "NonErrorThrown" && message.contains("42"))
+    );
 
     let report = run("throw new Error('at module load');\nexport function execute() {}").await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message == "at module load"));
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message == "at module load")
+    );
 
     let report = run("export async function execute() { await new Promise(() => {}); }").await;
     assert!(matches!(report.outcome, Outcome::GuestError { ref name, .. } if name == "Unsettled"));
 
-    let report = run("const f = (n: number): number => f(n + 1);\nexport function execute() { f(0); }").await;
-    assert!(matches!(report.outcome, Outcome::GuestError { .. }), "{:?}", report.outcome);
+    let report =
+        run("const f = (n: number): number => f(n + 1);\nexport function execute() { f(0); }")
+            .await;
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { .. }),
+        "{:?}",
+        report.outcome
+    );
     assert_next_run_is_clean(&SANDBOX).await;
 }
 
@@ -330,9 +466,20 @@ async fn api_and_event_cannot_be_tampered_with() {
       return api.access.deny('tampering did not help');
     }"#;
     let report = run(source).await;
-    assert_eq!(report.outcome, Outcome::Denied { reason: "tampering did not help".into() });
-    assert_eq!(report.effects.access_token_claims["https://x/value"], json!({ "list": [1, 2], "tier": "gold" }));
-    assert_eq!(report.logs[0].message, "deny frozen, api frozen, event frozen");
+    assert_eq!(
+        report.outcome,
+        Outcome::Denied {
+            reason: "tampering did not help".into()
+        }
+    );
+    assert_eq!(
+        report.effects.access_token_claims["https://x/value"],
+        json!({ "list": [1, 2], "tier": "gold" })
+    );
+    assert_eq!(
+        report.logs[0].message,
+        "deny frozen, api frozen, event frozen"
+    );
 }
 
 #[tokio::test]
@@ -347,7 +494,10 @@ async fn nothing_survives_into_the_next_run() {
     }"#;
     assert_eq!(run(polluter).await.outcome, Outcome::Allowed);
     let report = run(observer).await;
-    assert_eq!(report.effects.access_token_claims["https://x/seen"], json!(["undefined", false, false]));
+    assert_eq!(
+        report.effects.access_token_claims["https://x/seen"],
+        json!(["undefined", false, false])
+    );
 }
 
 #[tokio::test]
@@ -357,15 +507,24 @@ async fn modules_are_cached_by_hash_and_checked() {
     let second = SANDBOX.load(&wasm).expect("loads");
     assert_eq!(first.sha256(), second.sha256());
 
-    assert!(matches!(SANDBOX.load(b"\0asm\x01\0\0\0"), Err(RunnerError::InvalidModule(_))));
+    assert!(matches!(
+        SANDBOX.load(b"\0asm\x01\0\0\0"),
+        Err(RunnerError::InvalidModule(_))
+    ));
     // The same module, made for another plugin build.
     let id = actions_plugin::plugin_id();
     let forged = replace(&wasm, id.as_bytes(), &"0".repeat(id.len()).into_bytes());
-    assert!(matches!(SANDBOX.load(&forged), Err(RunnerError::PluginMismatch { .. })));
+    assert!(matches!(
+        SANDBOX.load(&forged),
+        Err(RunnerError::PluginMismatch { .. })
+    ));
 }
 
 fn replace(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let at = haystack.windows(needle.len()).position(|w| w == needle).expect("needle present");
+    let at = haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("needle present");
     let mut out = haystack.to_vec();
     out[at..at + needle.len()].copy_from_slice(with);
     out
@@ -381,7 +540,12 @@ struct TableFetch {
 }
 
 impl HttpFetch for TableFetch {
-    fn fetch(&self, request: FetchRequest, _timeout: Duration, _max: u64) -> BoxFuture<'static, Result<FetchResponse, FetchError>> {
+    fn fetch(
+        &self,
+        request: FetchRequest,
+        _timeout: Duration,
+        _max: u64,
+    ) -> BoxFuture<'static, Result<FetchResponse, FetchError>> {
         self.seen.lock().expect("lock").push(request);
         let (delay, body, barrier) = (self.delay, self.body.clone(), self.barrier.clone());
         Box::pin(async move {
@@ -391,14 +555,21 @@ impl HttpFetch for TableFetch {
             tokio::time::sleep(delay).await;
             Ok(FetchResponse {
                 status: 200,
-                headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+                headers: BTreeMap::from([(
+                    "content-type".to_owned(),
+                    "application/json".to_owned(),
+                )]),
                 body,
             })
         })
     }
 }
 
-fn fetching_sandbox(delay: Duration, body: &str, barrier: Option<Arc<tokio::sync::Barrier>>) -> (Sandbox, Arc<TableFetch>) {
+fn fetching_sandbox(
+    delay: Duration,
+    body: &str,
+    barrier: Option<Arc<tokio::sync::Barrier>>,
+) -> (Sandbox, Arc<TableFetch>) {
     let fetcher = Arc::new(TableFetch {
         delay,
         body: body.to_owned(),
@@ -427,45 +598,83 @@ const FETCHER: &str = r#"export async function execute(event: any, api: any) {
 #[tokio::test]
 async fn fetch_goes_through_the_transport() {
     let (sandbox, fetcher) = fetching_sandbox(Duration::ZERO, r#"{"tier":"platinum"}"#, None);
-    let mut req = request(load(&sandbox, FETCHER), Trigger::LoginPostLogin, RunLimits::default());
+    let mut req = request(
+        load(&sandbox, FETCHER),
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    );
     req.config = json!({ "calls": 1, "body": "hello" });
     let report = sandbox.run(req).await;
     assert_eq!(report.outcome, Outcome::Allowed, "{:?}", report.logs);
-    assert_eq!(report.effects.access_token_claims["https://x/tier"], json!("platinum"));
+    assert_eq!(
+        report.effects.access_token_claims["https://x/tier"],
+        json!("platinum")
+    );
     let seen = fetcher.seen.lock().expect("lock");
-    assert_eq!((seen[0].method.as_str(), seen[0].body.as_deref()), ("POST", Some("hello")));
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].body.as_deref()),
+        ("POST", Some("hello"))
+    );
 }
 
 #[tokio::test]
 async fn fetch_count_obeyed_and_violated() {
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"a"}"#, None);
     let action = load(&sandbox, FETCHER);
-    let mut ok = request(action.clone(), Trigger::LoginPostLogin, limits(|l| l.fetch_calls = 3));
+    let mut ok = request(
+        action.clone(),
+        Trigger::LoginPostLogin,
+        limits(|l| l.fetch_calls = 3),
+    );
     ok.config = json!({ "calls": 3 });
     assert_eq!(sandbox.run(ok).await.outcome, Outcome::Allowed);
-    let mut over = request(action, Trigger::LoginPostLogin, limits(|l| l.fetch_calls = 3));
+    let mut over = request(
+        action,
+        Trigger::LoginPostLogin,
+        limits(|l| l.fetch_calls = 3),
+    );
     over.config = json!({ "calls": 4 });
     let report = sandbox.run(over).await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("already made its 3 allowed calls")), "{:?}", report.outcome);
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("already made its 3 allowed calls")),
+        "{:?}",
+        report.outcome
+    );
 }
 
 #[tokio::test]
 async fn fetch_sizes_obeyed_and_violated() {
-    let (sandbox, _) = fetching_sandbox(Duration::ZERO, &format!(r#"{{"tier":"{}"}}"#, "a".repeat(2000)), None);
+    let (sandbox, _) = fetching_sandbox(
+        Duration::ZERO,
+        &format!(r#"{{"tier":"{}"}}"#, "a".repeat(2000)),
+        None,
+    );
     let action = load(&sandbox, FETCHER);
     let run_sized = |request_bytes: u64, response_bytes: u64, body: usize| {
-        let mut req = request(action.clone(), Trigger::LoginPostLogin, limits(|l| {
-            l.fetch_request_bytes = request_bytes;
-            l.fetch_response_bytes = response_bytes;
-        }));
+        let mut req = request(
+            action.clone(),
+            Trigger::LoginPostLogin,
+            limits(|l| {
+                l.fetch_request_bytes = request_bytes;
+                l.fetch_response_bytes = response_bytes;
+            }),
+        );
         req.config = json!({ "calls": 1, "body": "b".repeat(body) });
         sandbox.run(req)
     };
     assert_eq!(run_sized(1000, 4000, 1000).await.outcome, Outcome::Allowed);
     let report = run_sized(1000, 4000, 1001).await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("request body is 1001 bytes")), "{:?}", report.outcome);
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("request body is 1001 bytes")),
+        "{:?}",
+        report.outcome
+    );
     let report = run_sized(1000, 1000, 10).await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("response is over the limit of 1000 bytes")), "{:?}", report.outcome);
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("response is over the limit of 1000 bytes")),
+        "{:?}",
+        report.outcome
+    );
 }
 
 #[tokio::test]
@@ -476,7 +685,11 @@ async fn fetch_timeout_obeyed_and_violated() {
     }"#;
     let (sandbox, _) = fetching_sandbox(Duration::from_millis(300), "{}", None);
     let action = load(&sandbox, source);
-    let mut patient = request(action.clone(), Trigger::LoginPostLogin, RunLimits::default());
+    let mut patient = request(
+        action.clone(),
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    );
     patient.config = json!({ "timeout": 2000 });
     let report = sandbox.run(patient).await;
     assert_eq!(report.outcome, Outcome::Allowed);
@@ -484,14 +697,27 @@ async fn fetch_timeout_obeyed_and_violated() {
     let mut hasty = request(action, Trigger::LoginPostLogin, RunLimits::default());
     hasty.config = json!({ "timeout": 50 });
     let report = sandbox.run(hasty).await;
-    assert_eq!(report.outcome, Outcome::Allowed, "fails open as the Action chose");
-    assert!(report.logs.iter().any(|l| l.message.contains("timed out after 50 ms")), "{:?}", report.logs);
+    assert_eq!(
+        report.outcome,
+        Outcome::Allowed,
+        "fails open as the Action chose"
+    );
+    assert!(
+        report
+            .logs
+            .iter()
+            .any(|l| l.message.contains("timed out after 50 ms")),
+        "{:?}",
+        report.logs
+    );
 }
 
 #[tokio::test]
 async fn fetch_without_a_transport_is_refused() {
     let report = run("export async function execute(e: any, api: any) { await api.fetch('https://example.com/'); }").await;
-    assert!(matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("api.fetch is not enabled on this runner")));
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("api.fetch is not enabled on this runner"))
+    );
 }
 
 /// Twenty runs each wait inside `api.fetch` until all twenty are waiting at
@@ -504,7 +730,11 @@ async fn a_fetch_suspends_only_its_own_run() {
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"t"}"#, Some(barrier));
     let action = load(&sandbox, FETCHER);
     let runs = (0..RUNS).map(|_| {
-        let mut req = request(action.clone(), Trigger::LoginPostLogin, RunLimits::default());
+        let mut req = request(
+            action.clone(),
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+        );
         req.config = json!({ "calls": 1 });
         sandbox.run(req)
     });
@@ -523,7 +753,13 @@ async fn operator_ceilings_cap_what_a_run_asks_for() {
         ..SandboxConfig::default()
     })
     .expect("sandbox starts");
-    let report = run_with(&sandbox, "export function execute() { while (true) {} }", Trigger::LoginPostLogin, limits(|l| l.fuel = u64::MAX)).await;
+    let report = run_with(
+        &sandbox,
+        "export function execute() { while (true) {} }",
+        Trigger::LoginPostLogin,
+        limits(|l| l.fuel = u64::MAX),
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::OutOfFuel);
     assert_eq!(report.fuel_consumed, 10_000_000);
 }

@@ -55,7 +55,11 @@ pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
             let _ = write!(out, "...{}, ", module_var(*star));
         }
         for (name, expression) in &module.exports {
-            let _ = write!(out, "get {}() {{ return {expression}; }}, ", js_string(name));
+            let _ = write!(
+                out,
+                "get {}() {{ return {expression}; }}, ",
+                js_string(name)
+            );
         }
         out.push_str("};\n})();\n");
     }
@@ -91,9 +95,11 @@ impl Graph {
         if self.var_of.contains_key(path) {
             return Ok(());
         }
-        let bytes = package.file(path).ok_or_else(|| CompileError::MissingEntry {
-            entry: path.to_owned(),
-        })?;
+        let bytes = package
+            .file(path)
+            .ok_or_else(|| CompileError::MissingEntry {
+                entry: path.to_owned(),
+            })?;
         let module = transpile(path, bytes)?;
         stack.push(path.to_owned());
         let mut resolved = HashMap::new();
@@ -119,7 +125,11 @@ impl Graph {
     }
 }
 
-fn resolve(package: &SourcePackage, importer: &str, site: &ImportSite) -> Result<String, CompileError> {
+fn resolve(
+    package: &SourcePackage,
+    importer: &str,
+    site: &ImportSite,
+) -> Result<String, CompileError> {
     let specifier = site.specifier.as_str();
     if !(specifier.starts_with("./") || specifier.starts_with("../")) {
         return Err(CompileError::NonRelativeImport {
@@ -138,8 +148,12 @@ fn resolve(package: &SourcePackage, importer: &str, site: &ImportSite) -> Result
         specifier: specifier.to_owned(),
         tried,
     };
-    let base = crate::source::normalise(&joined).map_err(|_| unresolved("a path outside the package".into()))?;
-    let mut candidates: Vec<String> = RESOLUTION_SUFFIXES.iter().map(|s| format!("{base}{s}")).collect();
+    let base = crate::source::normalise(&joined)
+        .map_err(|_| unresolved("a path outside the package".into()))?;
+    let mut candidates: Vec<String> = RESOLUTION_SUFFIXES
+        .iter()
+        .map(|s| format!("{base}{s}"))
+        .collect();
     // TypeScript convention: `./x.js` in source means `./x.ts`.
     if let Some(stem) = base.strip_suffix(".js") {
         candidates.insert(1, format!("{stem}.ts"));
@@ -183,7 +197,10 @@ fn rewrite(
             .and_then(|path| var_of.get(path))
             .map(|index| module_var(*index))
             .ok_or_else(|| {
-                CompileError::Internal(format!("{}: import {specifier:?} was not resolved", module.path))
+                CompileError::Internal(format!(
+                    "{}: import {specifier:?} was not resolved",
+                    module.path
+                ))
             })
     };
 
@@ -227,7 +244,10 @@ fn rewrite(
             }
             Statement::ExportNamedDeclaration(export) => {
                 for specifier in &export.specifiers {
-                    exports.insert(specifier.exported.name().to_string(), local_name(&specifier.local));
+                    exports.insert(
+                        specifier.exported.name().to_string(),
+                        local_name(&specifier.local),
+                    );
                 }
                 edits.push((start, end, String::new()));
             }
@@ -248,7 +268,10 @@ fn rewrite(
                         exports.insert(name.name().to_string(), from);
                     }
                     None => {
-                        if let Some(index) = resolved.get(export.source.value.as_str()).and_then(|p| var_of.get(p)) {
+                        if let Some(index) = resolved
+                            .get(export.source.value.as_str())
+                            .and_then(|p| var_of.get(p))
+                        {
                             stars.push(*index);
                         }
                     }
@@ -258,8 +281,12 @@ fn rewrite(
             Statement::ExportDefaultDeclaration(export) => {
                 let declaration_start = export.declaration.span().start as usize;
                 let named = match &export.declaration {
-                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => f.id.as_ref().map(|id| id.name.to_string()),
-                    ExportDefaultDeclarationKind::ClassDeclaration(c) => c.id.as_ref().map(|id| id.name.to_string()),
+                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
+                        f.id.as_ref().map(|id| id.name.to_string())
+                    }
+                    ExportDefaultDeclarationKind::ClassDeclaration(c) => {
+                        c.id.as_ref().map(|id| id.name.to_string())
+                    }
                     _ => None,
                 };
                 match named {
@@ -303,13 +330,18 @@ fn declared_names(declaration: &Declaration<'_>) -> Vec<String> {
             .flat_map(|d| d.id.get_binding_identifiers())
             .map(|id| id.name.to_string())
             .collect(),
-        other => other.id().map(|id| id.name.to_string()).into_iter().collect(),
+        other => other
+            .id()
+            .map(|id| id.name.to_string())
+            .into_iter()
+            .collect(),
     }
 }
 
 fn exports_execute(index: usize, modules: &[(usize, RewrittenModule)]) -> bool {
     let module = &modules[index].1;
-    module.exports.contains_key("execute") || module.stars.iter().any(|s| exports_execute(*s, modules))
+    module.exports.contains_key("execute")
+        || module.stars.iter().any(|s| exports_execute(*s, modules))
 }
 
 /// A JavaScript string literal holding `value`.
@@ -357,18 +389,26 @@ mod tests {
         let util = js.find("// src/lib/util.ts").expect("util is bundled");
         let index = js.find("// src/index.ts").expect("index is bundled");
         assert!(util < index, "{js}");
-        assert!(js.contains("const helper = __actions$m0[\"helper\"];"), "{js}");
+        assert!(
+            js.contains("const helper = __actions$m0[\"helper\"];"),
+            "{js}"
+        );
         assert!(!js.contains("import "), "{js}");
     }
 
     #[test]
     fn bare_imports_are_refused_where_they_are() {
         let err = bundle(&package(
-            &[("index.ts", "import _ from 'lodash';\nexport function execute() { return _; }\n")],
+            &[(
+                "index.ts",
+                "import _ from 'lodash';\nexport function execute() { return _; }\n",
+            )],
             "index.ts",
         ))
         .expect_err("refused");
-        assert!(matches!(err, CompileError::NonRelativeImport { ref at, ref specifier } if at.line == 1 && at.column == 15 && specifier == "lodash"));
+        assert!(
+            matches!(err, CompileError::NonRelativeImport { ref at, ref specifier } if at.line == 1 && at.column == 15 && specifier == "lodash")
+        );
     }
 
     #[test]
@@ -381,7 +421,9 @@ mod tests {
             "a.ts",
         ))
         .expect_err("refused");
-        assert!(matches!(err, CompileError::CircularImport { ref cycle, .. } if cycle == "a.ts -> b.ts -> a.ts"));
+        assert!(
+            matches!(err, CompileError::CircularImport { ref cycle, .. } if cycle == "a.ts -> b.ts -> a.ts")
+        );
     }
 
     #[test]
@@ -391,8 +433,11 @@ mod tests {
             ("impl.ts", "export async function execute() {}\n"),
         ];
         assert!(bundle(&package(&files, "index.ts")).is_ok());
-        let err = bundle(&package(&[("index.ts", "export const run = 1;\n")], "index.ts"))
-            .expect_err("refused");
+        let err = bundle(&package(
+            &[("index.ts", "export const run = 1;\n")],
+            "index.ts",
+        ))
+        .expect_err("refused");
         assert!(matches!(err, CompileError::MissingExecute { .. }));
     }
 }

@@ -30,10 +30,13 @@ impl BytecodeCompiler {
     /// A fresh plugin instance per compile: `compile-src` keeps its result in
     /// a once-only cell, and no compile can see another's state.
     pub(crate) fn compile(&self, js: &str) -> Result<Vec<u8>, CompileError> {
-        let internal = |what: &str, e: wasmtime::Error| CompileError::Internal(format!("{what}: {e}"));
+        let internal =
+            |what: &str, e: wasmtime::Error| CompileError::Internal(format!("{what}: {e}"));
         let mut store = Store::new(
             self.plugin.module().engine(),
-            StoreLimitsBuilder::new().memory_size(COMPILE_MEMORY_BYTES).build(),
+            StoreLimitsBuilder::new()
+                .memory_size(COMPILE_MEMORY_BYTES)
+                .build(),
         );
         store.limiter(|limits| limits);
         store

@@ -31,7 +31,11 @@ pub(crate) fn emit(bytecode: &[u8], plugin_id: &str) -> Vec<u8> {
     types.ty().function([], []); // _start
 
     let mut imports = ImportSection::new();
-    imports.import(IMPORT_NAMESPACE, "cabi_realloc", EntityType::Function(REALLOC));
+    imports.import(
+        IMPORT_NAMESPACE,
+        "cabi_realloc",
+        EntityType::Function(REALLOC),
+    );
     imports.import(IMPORT_NAMESPACE, "invoke", EntityType::Function(INVOKE));
     imports.import(
         IMPORT_NAMESPACE,
@@ -101,12 +105,16 @@ mod tests {
     #[test]
     fn emitted_modules_validate_and_name_their_plugin() {
         let wasm = emit(b"not really bytecode", "abc");
-        wasmparser::Validator::new().validate_all(&wasm).expect("valid wasm");
+        wasmparser::Validator::new()
+            .validate_all(&wasm)
+            .expect("valid wasm");
         let custom = wasmparser::Parser::new(0)
             .parse_all(&wasm)
             .filter_map(Result::ok)
             .find_map(|payload| match payload {
-                wasmparser::Payload::CustomSection(c) if c.name() == PLUGIN_ID_SECTION => Some(c.data().to_vec()),
+                wasmparser::Payload::CustomSection(c) if c.name() == PLUGIN_ID_SECTION => {
+                    Some(c.data().to_vec())
+                }
                 _ => None,
             });
         assert_eq!(custom.as_deref(), Some(&b"abc"[..]));

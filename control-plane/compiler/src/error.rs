@@ -19,9 +19,15 @@ impl SourceLocation {
     pub fn at_offset(file: &str, text: &str, offset: usize) -> Self {
         let offset = offset.min(text.len());
         let before = &text.as_bytes()[..offset];
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         Self {
             file: file.to_owned(),
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -88,7 +94,9 @@ pub enum CompileError {
         tried: String,
     },
     /// Modules that import each other in a cycle.
-    #[error("{at}: circular import: {cycle}; break the cycle by moving shared code into its own file")]
+    #[error(
+        "{at}: circular import: {cycle}; break the cycle by moving shared code into its own file"
+    )]
     CircularImport {
         /// The import that closes the cycle.
         at: SourceLocation,
@@ -104,7 +112,9 @@ pub enum CompileError {
         construct: String,
     },
     /// A source file that is not UTF-8.
-    #[error("{at}: the file is not valid UTF-8 (first bad byte at offset {offset}); save it as UTF-8")]
+    #[error(
+        "{at}: the file is not valid UTF-8 (first bad byte at offset {offset}); save it as UTF-8"
+    )]
     NotUtf8 {
         /// Where the first invalid byte is.
         at: SourceLocation,

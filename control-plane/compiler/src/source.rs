@@ -177,7 +177,9 @@ pub(crate) fn normalise(path: &str) -> Result<String, CompileError> {
             Component::Normal(part) => parts.push(part.to_str().ok_or_else(|| bad("not UTF-8"))?),
             Component::CurDir => {}
             Component::ParentDir => {
-                parts.pop().ok_or_else(|| bad("it climbs out of the package"))?;
+                parts
+                    .pop()
+                    .ok_or_else(|| bad("it climbs out of the package"))?;
             }
             Component::RootDir | Component::Prefix(_) => return Err(bad("it is absolute")),
         }
@@ -194,9 +196,18 @@ mod tests {
 
     #[test]
     fn normalise_keeps_paths_inside_the_package() {
-        assert_eq!(normalise("./src/../lib/a.ts").ok().as_deref(), Some("lib/a.ts"));
-        assert!(matches!(normalise("../a.ts"), Err(CompileError::BadPath { .. })));
-        assert!(matches!(normalise("/etc/passwd"), Err(CompileError::BadPath { .. })));
+        assert_eq!(
+            normalise("./src/../lib/a.ts").ok().as_deref(),
+            Some("lib/a.ts")
+        );
+        assert!(matches!(
+            normalise("../a.ts"),
+            Err(CompileError::BadPath { .. })
+        ));
+        assert!(matches!(
+            normalise("/etc/passwd"),
+            Err(CompileError::BadPath { .. })
+        ));
     }
 
     #[test]

@@ -64,7 +64,10 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
             .iter()
             .find(|l| l.primary())
             .or_else(|| diagnostic.labels.last())
-            .map_or_else(|| SourceLocation::start_of(path), |l| SourceLocation::at_offset(path, text, l.offset() as usize)),
+            .map_or_else(
+                || SourceLocation::start_of(path),
+                |l| SourceLocation::at_offset(path, text, l.offset() as usize),
+            ),
         message: match &diagnostic.help {
             Some(help) => format!("{}; {help}", diagnostic.message),
             None => diagnostic.message.to_string(),
@@ -183,7 +186,10 @@ impl<'a> Visit<'a> for UnsupportedConstructs {
     }
 
     fn visit_ts_import_equals_declaration(&mut self, it: &TSImportEqualsDeclaration<'a>) {
-        self.found(it.span, "`import x = require(...)` (use `import x from './x'`)");
+        self.found(
+            it.span,
+            "`import x = require(...)` (use `import x from './x'`)",
+        );
     }
 }
 
@@ -217,8 +223,11 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_place() {
-        let err = transpile("src/a.ts", b"export function execute() {\n  return (1 + ;\n}\n")
-            .expect_err("does not compile");
+        let err = transpile(
+            "src/a.ts",
+            b"export function execute() {\n  return (1 + ;\n}\n",
+        )
+        .expect_err("does not compile");
         let at = err.location().expect("has a location");
         assert_eq!((at.file.as_str(), at.line), ("src/a.ts", 2));
     }

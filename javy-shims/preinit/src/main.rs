@@ -70,7 +70,13 @@ async fn preinitialise(wasm: &[u8]) -> Result<Vec<u8>> {
         .with_context(|| format!("the plugin's `{INIT_FUNC}` trapped"))?;
 
     let snapshot = wizer
-        .snapshot(&cx, &mut Snapshotted { store: &mut store, instance })
+        .snapshot(
+            &cx,
+            &mut Snapshotted {
+                store: &mut store,
+                instance,
+            },
+        )
         .await?;
     Ok(snapshot)
 }

@@ -9,11 +9,17 @@ use wasmtime::{Caller, Linker};
 const MAX_REASON_BYTES: usize = 1024;
 
 pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
-    linker.func_wrap(HOST_MODULE, "access_allow", |mut caller: Caller<'_, RunState>| -> wasmtime::Result<i32> {
-        let state = caller.data_mut();
-        let result = state.check_allowed(Method::AccessAllow)?.map(|()| Vec::new());
-        Ok(state.settle(result))
-    })?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "access_allow",
+        |mut caller: Caller<'_, RunState>| -> wasmtime::Result<i32> {
+            let state = caller.data_mut();
+            let result = state
+                .check_allowed(Method::AccessAllow)?
+                .map(|()| Vec::new());
+            Ok(state.settle(result))
+        },
+    )?;
     linker.func_wrap(
         HOST_MODULE,
         "access_deny",

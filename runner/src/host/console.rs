@@ -10,7 +10,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     linker.func_wrap(
         HOST_MODULE,
         "console_log",
-        |mut caller: Caller<'_, RunState>, level: i32, ptr: u32, len: u32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, RunState>,
+         level: i32,
+         ptr: u32,
+         len: u32|
+         -> wasmtime::Result<i32> {
             let level = LogLevel::from_abi(level).ok_or(super::Stop::Abi)?;
             let state = caller.data();
             // Read at most one byte more than could be kept: enough for `log`

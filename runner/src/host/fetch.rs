@@ -22,11 +22,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
                     Ok((request, timeout, fetcher)) => {
                         let url = request.url.clone();
                         let limit = caller.data().limits.fetch_response_bytes;
-                        match tokio::time::timeout(timeout, fetcher.fetch(request, timeout, limit)).await {
+                        match tokio::time::timeout(timeout, fetcher.fetch(request, timeout, limit))
+                            .await
+                        {
                             Ok(Ok(response)) if response.body.len() as u64 > limit => {
                                 Err(FetchError::ResponseTooLarge { url, limit }.to_string())
                             }
-                            Ok(Ok(response)) => serde_json::to_vec(&response).map_err(|e| e.to_string()),
+                            Ok(Ok(response)) => {
+                                serde_json::to_vec(&response).map_err(|e| e.to_string())
+                            }
                             Ok(Err(error)) => Err(error.to_string()),
                             Err(_) => Err(format!(
                                 "api.fetch of {url} timed out after {} ms",
@@ -46,7 +50,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     Ok(())
 }
 
-type Prepared = (FetchRequest, Duration, std::sync::Arc<dyn crate::fetch::HttpFetch>);
+type Prepared = (
+    FetchRequest,
+    Duration,
+    std::sync::Arc<dyn crate::fetch::HttpFetch>,
+);
 
 /// The checks every fetch gets before any transport sees it.
 fn prepare(state: &mut RunState, bytes: &[u8]) -> Result<Result<Prepared, String>, super::Stop> {

@@ -75,7 +75,12 @@ pub(crate) struct RunState {
 }
 
 impl RunState {
-    pub(crate) fn log(&mut self, level: LogLevel, origin: LogOrigin, message: String) -> Result<(), Stop> {
+    pub(crate) fn log(
+        &mut self,
+        level: LogLevel,
+        origin: LogOrigin,
+        message: String,
+    ) -> Result<(), Stop> {
         let size = message.len() as u64;
         let remaining = self.limits.log_bytes.saturating_sub(self.log_bytes);
         if size > remaining {
@@ -90,7 +95,10 @@ impl RunState {
             self.push_log(
                 LogLevel::Error,
                 LogOrigin::Runtime,
-                format!("log limit of {} bytes reached; the run was stopped", self.limits.log_bytes),
+                format!(
+                    "log limit of {} bytes reached; the run was stopped",
+                    self.limits.log_bytes
+                ),
             );
             self.stop = Some(Stop::LogLimit);
             return Err(Stop::LogLimit);
@@ -164,7 +172,12 @@ impl RunState {
 }
 
 impl ResourceLimiter for RunState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limits.memory_bytes {
             self.memory_limit_hit = true;
             return Ok(false);
@@ -172,13 +185,22 @@ impl ResourceLimiter for RunState {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
 
 /// Reads `len` bytes at `ptr` of the calling plugin's memory.
-pub(crate) fn read_guest(caller: &mut Caller<'_, RunState>, ptr: u32, len: u32) -> wasmtime::Result<Vec<u8>> {
+pub(crate) fn read_guest(
+    caller: &mut Caller<'_, RunState>,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<Vec<u8>> {
     let len = len as usize;
     if len > MAX_CALL_PAYLOAD {
         return Err(Stop::Abi.into());
@@ -195,21 +217,33 @@ pub(crate) fn read_guest(caller: &mut Caller<'_, RunState>, ptr: u32, len: u32) 
 }
 
 /// Reads a UTF-8 string argument (the plugin only ever passes Rust strings).
-pub(crate) fn read_string(caller: &mut Caller<'_, RunState>, ptr: u32, len: u32) -> wasmtime::Result<String> {
+pub(crate) fn read_string(
+    caller: &mut Caller<'_, RunState>,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<String> {
     String::from_utf8(read_guest(caller, ptr, len)?).map_err(|_| Stop::Abi.into())
 }
 
 /// Writes `bytes` at `ptr` of the calling plugin's memory.
-pub(crate) fn write_guest(caller: &mut Caller<'_, RunState>, ptr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+pub(crate) fn write_guest(
+    caller: &mut Caller<'_, RunState>,
+    ptr: u32,
+    bytes: &[u8],
+) -> wasmtime::Result<()> {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
         return Err(Stop::Abi.into());
     };
-    memory.write(caller, ptr as usize, bytes).map_err(|_| Stop::Abi.into())
+    memory
+        .write(caller, ptr as usize, bytes)
+        .map_err(|_| Stop::Abi.into())
 }
 
 pub(crate) fn capture_stderr(state: &mut RunState, bytes: &[u8]) {
     let room = MAX_STDERR.saturating_sub(state.stderr.len());
-    state.stderr.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    state
+        .stderr
+        .extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
 /// Every host function the plugin imports.

@@ -22,11 +22,15 @@ struct ThrownError {
 }
 
 pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
-    linker.func_wrap(HOST_MODULE, "run_event", |mut caller: Caller<'_, RunState>| -> i32 {
-        let state = caller.data_mut();
-        let event = state.event_json.clone().into_bytes();
-        state.settle(Ok(event))
-    })?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "run_event",
+        |mut caller: Caller<'_, RunState>| -> i32 {
+            let state = caller.data_mut();
+            let event = state.event_json.clone().into_bytes();
+            state.settle(Ok(event))
+        },
+    )?;
     linker.func_wrap(
         HOST_MODULE,
         "run_complete",

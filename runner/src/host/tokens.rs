@@ -8,8 +8,26 @@ use wasmtime::{Caller, Linker};
 
 /// Claims that the identity platform owns; an Action may not set them.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "azp", "jti", "auth_time", "nonce", "acr", "amr",
-    "at_hash", "c_hash", "sid", "scope", "cnf", "client_id", "gty", "org_id",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "azp",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "scope",
+    "cnf",
+    "client_id",
+    "gty",
+    "org_id",
 ];
 
 const MAX_CLAIM_NAME_BYTES: usize = 256;
@@ -23,7 +41,9 @@ fn check_claim_name(name: &str) -> Result<(), String> {
         return Err("the claim name is empty".into());
     }
     if name.len() > MAX_CLAIM_NAME_BYTES {
-        return Err(format!("the claim name is longer than {MAX_CLAIM_NAME_BYTES} bytes"));
+        return Err(format!(
+            "the claim name is longer than {MAX_CLAIM_NAME_BYTES} bytes"
+        ));
     }
     if RESERVED_CLAIMS.contains(&name) {
         return Err(format!(
@@ -95,9 +115,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
                         .charge_effect(scope.len())
                         .map_err(|e| format!("{}: {e}", method.js_name()))?;
                     let (into, out_of) = if method == Method::AccessTokenAddScope {
-                        (&mut state.effects.scopes_added, &mut state.effects.scopes_removed)
+                        (
+                            &mut state.effects.scopes_added,
+                            &mut state.effects.scopes_removed,
+                        )
                     } else {
-                        (&mut state.effects.scopes_removed, &mut state.effects.scopes_added)
+                        (
+                            &mut state.effects.scopes_removed,
+                            &mut state.effects.scopes_added,
+                        )
                     };
                     out_of.retain(|s| *s != scope);
                     if !into.contains(&scope) {

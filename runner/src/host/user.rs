@@ -32,7 +32,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
             let result = state.check_allowed(method)?.and_then(|()| {
                 let name = method.js_name();
                 if key.is_empty() || key.len() > MAX_KEY_BYTES {
-                    return Err(format!("{name}: the key must be 1 to {MAX_KEY_BYTES} bytes"));
+                    return Err(format!(
+                        "{name}: the key must be 1 to {MAX_KEY_BYTES} bytes"
+                    ));
                 }
                 let value: Value = serde_json::from_str(&value_json)
                     .map_err(|e| format!("{name}: the value is not JSON: {e}"))?;

@@ -17,7 +17,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     linker.func_wrap(
         MODULE,
         "fd_write",
-        |mut caller: Caller<'_, RunState>, fd: i32, iovs: u32, iovs_len: u32, nwritten: u32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, RunState>,
+         fd: i32,
+         iovs: u32,
+         iovs_len: u32,
+         nwritten: u32|
+         -> wasmtime::Result<i32> {
             if fd != 1 && fd != 2 {
                 return Ok(ERRNO_BADF);
             }
@@ -54,9 +59,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     linker.func_wrap(
         MODULE,
         "clock_time_get",
-        |mut caller: Caller<'_, RunState>, clock: i32, _precision: i64, out: u32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, RunState>,
+         clock: i32,
+         _precision: i64,
+         out: u32|
+         -> wasmtime::Result<i32> {
             let nanos = if clock == CLOCK_REALTIME {
-                SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
             } else {
                 caller.data().started.elapsed().as_nanos()
             };
@@ -77,7 +88,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     linker.func_wrap(MODULE, "environ_get", |_: u32, _: u32| ERRNO_SUCCESS)?;
     linker.func_wrap(MODULE, "fd_close", |_: i32| ERRNO_BADF)?;
     linker.func_wrap(MODULE, "fd_fdstat_get", |_: i32, _: u32| ERRNO_BADF)?;
-    linker.func_wrap(MODULE, "fd_seek", |_: i32, _: i64, _: i32, _: u32| ERRNO_BADF)?;
-    linker.func_wrap(MODULE, "proc_exit", |_: i32| -> wasmtime::Result<()> { Err(Stop::Exit.into()) })?;
+    linker.func_wrap(MODULE, "fd_seek", |_: i32, _: i64, _: i32, _: u32| {
+        ERRNO_BADF
+    })?;
+    linker.func_wrap(MODULE, "proc_exit", |_: i32| -> wasmtime::Result<()> {
+        Err(Stop::Exit.into())
+    })?;
     Ok(())
 }

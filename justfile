@@ -1,0 +1,62 @@
+# Recipes for Actions. Run them through ./dev, which installs what they need.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Where builds go; CI points it outside the clone to reuse earlier builds.
+target := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
+action := target / "release" / "action"
+
+# List the recipes.
+default:
+    @just --list
+
+# Build the workspace once, in the shape the tests use, so that wasmtime is compiled once for everything.
+build:
+    cargo build --locked --release --workspace
+
+# Every check CI runs: the plugin rebuilds to the committed bytes, fmt, clippy, then every test.
+test: plugin-check lint
+    cargo test --locked --release --workspace
+
+# The quick demo: compile the starters and run them against their events in the sandbox.
+demo: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    run() { echo; echo "\$ action $*"; "{{action}}" "$@"; }
+    run build examples/starters/custom-claim -o {{target}}/demo/custom-claim.wasm
+    run test examples/starters/custom-claim --event examples/starters/custom-claim/events/gold-user.json
+    run test examples/starters/domain-allowlist --trigger login.pre-credential-check \
+        --config examples/starters/domain-allowlist/config.json \
+        --event examples/starters/domain-allowlist/events/outsider.json
+    run test examples/starters/webhook-emit --trigger registration.post-create \
+        --config examples/starters/webhook-emit/config.json \
+        --event examples/starters/webhook-emit/events/signup.json
+    run test examples/starters/domain-allowlist
+    echo
+    echo "the CLI is at {{action}}; try: {{action}} test examples/starters/custom-claim --event examples/starters/custom-claim/events/gold-user.json --json"
+
+# Rebuild javy-shims/actions_plugin.wasm from javy-shims/plugin (clang-19 + wasi-libc, then Wizer).
+plugin:
+    scripts/build-plugin.sh
+
+# Rebuild the plugin into a scratch file and fail if it differs from the committed one.
+plugin-check:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    fresh=$(mktemp --suffix=.wasm)
+    trap 'rm -f "$fresh"' EXIT
+    scripts/build-plugin.sh "$fresh"
+    if ! cmp -s "$fresh" javy-shims/actions_plugin.wasm; then
+        echo "error: javy-shims/actions_plugin.wasm is not what javy-shims/plugin builds to; run 'just plugin' and commit the result" >&2
+        exit 1
+    fi
+    echo "plugin reproducible: $(sha256sum < "$fresh" | cut -c1-16)"
+
+# cargo fmt --check and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --locked --release --workspace --all-targets -- -D warnings
+
+# Criterion benchmarks: compile time per starter and in-process run time per starter.
+bench:
+    cargo bench --locked --workspace
