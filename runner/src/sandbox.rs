@@ -214,7 +214,8 @@ impl Sandbox {
     }
 
     /// Runs an Action once in a fresh store and reports how it went.
-    /// Never fails: every failure is an [`Outcome`].
+    /// Never fails: every failure is an [`Outcome`]. Call it inside a Tokio
+    /// runtime with timers enabled.
     pub async fn run(&self, request: RunRequest) -> RunReport {
         let started = Instant::now();
         let limits = request.limits.capped_by(&self.ceilings);
@@ -276,12 +277,7 @@ impl Sandbox {
                 other => format!("the run was stopped: {}", other.name()),
             };
             if !matches!(outcome, Outcome::LogLimitExceeded) {
-                state.logs.push(crate::report::LogLine {
-                    level: LogLevel::Error,
-                    origin: LogOrigin::Runtime,
-                    message,
-                    timestamp_ms: state.logs.last().map_or(0, |l| l.timestamp_ms),
-                });
+                state.push_log(LogLevel::Error, LogOrigin::Runtime, message);
             }
         }
         RunReport {

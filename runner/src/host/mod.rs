@@ -108,7 +108,8 @@ impl RunState {
         Ok(())
     }
 
-    fn push_log(&mut self, level: LogLevel, origin: LogOrigin, message: String) {
+    /// Appends a line without counting it against the log limit (runtime notes).
+    pub(crate) fn push_log(&mut self, level: LogLevel, origin: LogOrigin, message: String) {
         let timestamp_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
