@@ -47,12 +47,12 @@ fn event() -> Value {
     })
 }
 
-fn request(action: ActionModule, trigger: Trigger, limits: RunLimits) -> RunRequest {
+fn request(action: ActionModule, trigger: Trigger, limits: RunLimits, config: Value) -> RunRequest {
     RunRequest {
         action,
         trigger,
         event: event(),
-        config: json!({}),
+        config,
         secrets: Map::new(),
         limits,
     }
@@ -65,7 +65,9 @@ async fn run_with(
     limits: RunLimits,
 ) -> RunReport {
     let action = load(sandbox, source);
-    sandbox.run(request(action, trigger, limits)).await
+    sandbox
+        .run(request(action, trigger, limits, json!({})))
+        .await
 }
 
 async fn run(source: &str) -> RunReport {
@@ -85,6 +87,14 @@ export async function execute(event: any, api: any) {
   return api.access.allow();
 }
 "#;
+
+fn assert_guest_error(report: &RunReport, needle: &str) {
+    assert!(
+        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains(needle)),
+        "expected a guest error containing {needle:?}, got {:?}",
+        report.outcome
+    );
+}
 
 /// After any violation, the same sandbox runs a well-behaved Action cleanly.
 async fn assert_next_run_is_clean(sandbox: &Sandbox) {
@@ -295,25 +305,21 @@ async fn log_limit_violated_by_a_ten_megabyte_flood() {
 async fn effect_limit_obeyed_and_violated() {
     let source = "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/big', 'z'.repeat(e.config.size)); }";
     let action = load(&SANDBOX, source);
-    let mut ok = request(
+    let ok = request(
         action.clone(),
         Trigger::LoginPostLogin,
         limits(|l| l.effect_bytes = 4096),
+        json!({ "size": 1000 }),
     );
-    ok.config = json!({ "size": 1000 });
     assert_eq!(SANDBOX.run(ok).await.outcome, Outcome::Allowed);
-    let mut big = request(
+    let big = request(
         action,
         Trigger::LoginPostLogin,
         limits(|l| l.effect_bytes = 4096),
+        json!({ "size": 5000 }),
     );
-    big.config = json!({ "size": 5000 });
     let report = SANDBOX.run(big).await;
-    assert!(
-        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("over the limit of 4096 bytes")),
-        "{:?}",
-        report.outcome
-    );
+    assert_guest_error(&report, "over the limit of 4096 bytes");
     assert!(report.effects.access_token_claims.is_empty());
 }
 
@@ -397,10 +403,9 @@ async fn each_trigger_allows_only_its_methods() {
                     report.outcome
                 );
             } else {
-                assert!(
-                    matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains(&format!("api.{name} is not available in trigger {trigger}"))),
-                    "{trigger} {name}: {:?}",
-                    report.outcome
+                assert_guest_error(
+                    &report,
+                    &format!("api.{name} is not available in trigger {trigger}"),
                 );
                 assert!(report.logs.iter().any(|l| l.level == LogLevel::Error
                     && l.origin == LogOrigin::Runtime
@@ -598,12 +603,12 @@ const FETCHER: &str = r#"export async function execute(event: any, api: any) {
 #[tokio::test]
 async fn fetch_goes_through_the_transport() {
     let (sandbox, fetcher) = fetching_sandbox(Duration::ZERO, r#"{"tier":"platinum"}"#, None);
-    let mut req = request(
+    let req = request(
         load(&sandbox, FETCHER),
         Trigger::LoginPostLogin,
         RunLimits::default(),
+        json!({ "calls": 1, "body": "hello" }),
     );
-    req.config = json!({ "calls": 1, "body": "hello" });
     let report = sandbox.run(req).await;
     assert_eq!(report.outcome, Outcome::Allowed, "{:?}", report.logs);
     assert_eq!(
@@ -621,25 +626,21 @@ async fn fetch_goes_through_the_transport() {
 async fn fetch_count_obeyed_and_violated() {
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"a"}"#, None);
     let action = load(&sandbox, FETCHER);
-    let mut ok = request(
+    let ok = request(
         action.clone(),
         Trigger::LoginPostLogin,
         limits(|l| l.fetch_calls = 3),
+        json!({ "calls": 3 }),
     );
-    ok.config = json!({ "calls": 3 });
     assert_eq!(sandbox.run(ok).await.outcome, Outcome::Allowed);
-    let mut over = request(
+    let over = request(
         action,
         Trigger::LoginPostLogin,
         limits(|l| l.fetch_calls = 3),
+        json!({ "calls": 4 }),
     );
-    over.config = json!({ "calls": 4 });
     let report = sandbox.run(over).await;
-    assert!(
-        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("already made its 3 allowed calls")),
-        "{:?}",
-        report.outcome
-    );
+    assert_guest_error(&report, "already made its 3 allowed calls");
 }
 
 #[tokio::test]
@@ -651,30 +652,22 @@ async fn fetch_sizes_obeyed_and_violated() {
     );
     let action = load(&sandbox, FETCHER);
     let run_sized = |request_bytes: u64, response_bytes: u64, body: usize| {
-        let mut req = request(
+        let req = request(
             action.clone(),
             Trigger::LoginPostLogin,
             limits(|l| {
                 l.fetch_request_bytes = request_bytes;
                 l.fetch_response_bytes = response_bytes;
             }),
+            json!({ "calls": 1, "body": "b".repeat(body) }),
         );
-        req.config = json!({ "calls": 1, "body": "b".repeat(body) });
         sandbox.run(req)
     };
     assert_eq!(run_sized(1000, 4000, 1000).await.outcome, Outcome::Allowed);
     let report = run_sized(1000, 4000, 1001).await;
-    assert!(
-        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("request body is 1001 bytes")),
-        "{:?}",
-        report.outcome
-    );
+    assert_guest_error(&report, "request body is 1001 bytes");
     let report = run_sized(1000, 1000, 10).await;
-    assert!(
-        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("response is over the limit of 1000 bytes")),
-        "{:?}",
-        report.outcome
-    );
+    assert_guest_error(&report, "response is over the limit of 1000 bytes");
 }
 
 #[tokio::test]
@@ -685,17 +678,21 @@ async fn fetch_timeout_obeyed_and_violated() {
     }"#;
     let (sandbox, _) = fetching_sandbox(Duration::from_millis(300), "{}", None);
     let action = load(&sandbox, source);
-    let mut patient = request(
+    let patient = request(
         action.clone(),
         Trigger::LoginPostLogin,
         RunLimits::default(),
+        json!({ "timeout": 2000 }),
     );
-    patient.config = json!({ "timeout": 2000 });
     let report = sandbox.run(patient).await;
     assert_eq!(report.outcome, Outcome::Allowed);
     assert!(report.logs.is_empty(), "{:?}", report.logs);
-    let mut hasty = request(action, Trigger::LoginPostLogin, RunLimits::default());
-    hasty.config = json!({ "timeout": 50 });
+    let hasty = request(
+        action,
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+        json!({ "timeout": 50 }),
+    );
     let report = sandbox.run(hasty).await;
     assert_eq!(
         report.outcome,
@@ -715,9 +712,7 @@ async fn fetch_timeout_obeyed_and_violated() {
 #[tokio::test]
 async fn fetch_without_a_transport_is_refused() {
     let report = run("export async function execute(e: any, api: any) { await api.fetch('https://example.com/'); }").await;
-    assert!(
-        matches!(report.outcome, Outcome::GuestError { ref message, .. } if message.contains("api.fetch is not enabled on this runner"))
-    );
+    assert_guest_error(&report, "api.fetch is not enabled on this runner");
 }
 
 /// Twenty runs each wait inside `api.fetch` until all twenty are waiting at
@@ -730,12 +725,12 @@ async fn a_fetch_suspends_only_its_own_run() {
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"t"}"#, Some(barrier));
     let action = load(&sandbox, FETCHER);
     let runs = (0..RUNS).map(|_| {
-        let mut req = request(
+        let req = request(
             action.clone(),
             Trigger::LoginPostLogin,
             RunLimits::default(),
+            json!({ "calls": 1 }),
         );
-        req.config = json!({ "calls": 1 });
         sandbox.run(req)
     });
     let reports = tokio::time::timeout(Duration::from_secs(20), futures::future::join_all(runs))
