@@ -7,13 +7,20 @@
 //! [`RunReport`] whose [`Outcome`] is typed: allowed, denied, out of fuel,
 //! deadline exceeded, memory limit, log limit, guest error, host error.
 //!
-//! Host functions live in `host/`, one module per `api` namespace.
+//! Host functions live in `host/`, one module per `api` namespace. The
+//! gRPC service (the `actions-runner` binary) is [`service`]; it runs trigger
+//! slots with [`slot`] over the flows of [`flows`], and gives `api.fetch` the
+//! guarded transport of [`http`].
 
 mod fetch;
+pub mod flows;
 mod host;
+pub mod http;
 mod limits;
 mod report;
 mod sandbox;
+pub mod service;
+pub mod slot;
 mod trigger;
 
 pub use fetch::{FetchError, FetchRequest, FetchResponse, HttpFetch};
@@ -36,6 +43,9 @@ pub enum RunnerError {
     /// The module is not one the Actions compiler made.
     #[error("not a valid Action module: {0}")]
     InvalidModule(String),
+    /// The runner's settings or flows are wrong.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The module was compiled for another plugin build; recompile it from source.
     #[error(
         "the module was compiled for plugin {module}, this runner has plugin {runner}; recompile the Action"

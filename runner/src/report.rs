@@ -95,6 +95,17 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// `log`, `info`, `warn`, `error` or `debug`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Log => "log",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Debug => "debug",
+        }
+    }
+
     pub(crate) fn from_abi(level: i32) -> Option<Self> {
         Some(match level {
             0 => LogLevel::Log,
@@ -115,6 +126,16 @@ pub enum LogOrigin {
     Action,
     /// The runtime, about the Action (a refused `api` call, a limit).
     Runtime,
+}
+
+impl LogOrigin {
+    /// `action` or `runtime`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogOrigin::Action => "action",
+            LogOrigin::Runtime => "runtime",
+        }
+    }
 }
 
 /// One line of a run's log.

@@ -408,7 +408,10 @@ fn event_json(
 /// A per-run seed: std's `RandomState` draws fresh keys for each instance.
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new().build_hasher().finish() | 1
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        | 1
 }
 
 fn classify(state: &mut RunState, result: wasmtime::Result<()>) -> Outcome {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A trigger slot of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Trigger {
     /// Login flow, before the credentials are checked (Pre-Login stage).
     #[serde(rename = "login.pre-credential-check")]

@@ -1,0 +1,16 @@
+//! The gRPC contracts of Actions, generated from `proto/actions/**/*.proto`.
+//!
+//! - [`runner::v1`]: the execution API auth backends call on the runners.
+
+#![allow(missing_docs, clippy::all)]
+
+/// `actions.runner.*`
+pub mod runner {
+    /// `actions.runner.v1`: `Execution` (`Execute`, `ExecuteAction`).
+    pub mod v1 {
+        tonic::include_proto!("actions.runner.v1");
+    }
+}
+
+/// The encoded file descriptor set of every proto here, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("actions_descriptor");

@@ -1,0 +1,770 @@
+//! The runner service over a real socket: real gRPC, real wasmtime, modules
+//! compiled from the examples by the real compiler, and `api.fetch` through
+//! the guarded HTTP client to a real HTTP server on loopback.
+
+use actions_compiler::{Compiler, SourcePackage};
+use actions_proto::runner::v1::{
+    Decision, ExecuteActionRequest, ExecuteRequest, ExecuteResponse, Outcome,
+    execution_client::ExecutionClient,
+};
+use actions_runner::service::{RunnerSettings, RunnerState, serve};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+use tonic::transport::Channel;
+
+static COMPILER: LazyLock<Compiler> =
+    LazyLock::new(|| Compiler::new(Some(&cache_dir())).expect("compiler starts"));
+
+fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Compiles a package into `modules`, returning its hash.
+fn compile_into(modules: &Path, package: &SourcePackage) -> String {
+    let compiled = COMPILER.compile(package).expect("compiles");
+    std::fs::write(
+        modules.join(format!("{}.wasm", compiled.sha256)),
+        &compiled.wasm,
+    )
+    .expect("write module");
+    compiled.sha256
+}
+
+fn starter(modules: &Path, name: &str) -> String {
+    compile_into(
+        modules,
+        &SourcePackage::load(&examples().join("starters").join(name)).expect("loads"),
+    )
+}
+
+fn inline(modules: &Path, source: &str) -> String {
+    compile_into(
+        modules,
+        &SourcePackage::single("index.ts", source).expect("package"),
+    )
+}
+
+const PROBE: &str = r#"export async function execute(event: any, api: any) {
+  try {
+    const response = await api.fetch(event.config.url, { method: event.config.method ?? 'GET', body: event.config.body });
+    api.accessToken.setCustomClaim('https://t/status', response.status);
+    api.accessToken.setCustomClaim('https://t/body', await response.text());
+  } catch (e) {
+    api.accessToken.setCustomClaim('https://t/error', String(e));
+  }
+}"#;
+
+struct Runner {
+    address: SocketAddr,
+    flows_file: PathBuf,
+    modules: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Runner {
+    async fn start(
+        flows: impl FnOnce(&Path) -> Value,
+        allow_cidrs: &[&str],
+        token: &str,
+    ) -> Runner {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let modules = dir.path().join("modules");
+        std::fs::create_dir_all(&modules).expect("mkdir");
+        let flows_file = dir.path().join("flows.json");
+        std::fs::write(&flows_file, flows(&modules).to_string()).expect("write flows");
+        let settings: RunnerSettings = toml::from_str(&format!(
+            r#"
+            token = "{token}"
+            flows_file = "{}"
+            modules_dir = "{}"
+            cache_dir = "{}"
+            max_concurrent_runs = 32
+            execute_budget_ms = 5000
+            [fetch]
+            allow_cidrs = {allow_cidrs:?}
+            "#,
+            flows_file.display(),
+            modules.display(),
+            cache_dir().display(),
+        ))
+        .expect("settings parse");
+        let state = tokio::task::spawn_blocking(move || RunnerState::new(settings))
+            .await
+            .expect("join")
+            .expect("runner starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            serve(state, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serves");
+        });
+        Runner {
+            address,
+            flows_file,
+            modules,
+            stop: Some(stop),
+            served: Some(served),
+            _dir: dir,
+        }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects")
+    }
+
+    async fn client(&self) -> ExecutionClient<Channel> {
+        ExecutionClient::new(self.channel().await)
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.expect("server task");
+        }
+    }
+}
+
+fn event(email: &str, tier: Option<&str>) -> String {
+    json!({
+        "user": { "id": "u_1", "email": email, "name": "Ada", "app_metadata": tier.map_or(json!({}), |t| json!({ "tier": t })) },
+        "client": { "id": "c_1", "metadata": {} }
+    })
+    .to_string()
+}
+
+async fn execute(
+    client: &mut ExecutionClient<Channel>,
+    tenant: &str,
+    trigger: &str,
+    event_json: String,
+) -> ExecuteResponse {
+    client
+        .execute(ExecuteRequest {
+            tenant: tenant.into(),
+            trigger: trigger.into(),
+            event_json,
+            ..ExecuteRequest::default()
+        })
+        .await
+        .expect("execute succeeds")
+        .into_inner()
+}
+
+fn claims(response: &ExecuteResponse) -> Value {
+    serde_json::from_str(&response.access_token_claims_json).expect("claims are JSON")
+}
+
+fn binding(
+    id: &str,
+    slug: &str,
+    sha: &str,
+    config: Value,
+    fail_open: bool,
+    limits: Value,
+) -> Value {
+    json!({ "id": id, "action_slug": slug, "action_version": "1.0.0", "module_sha256": sha,
+            "config": config, "fail_open": fail_open, "limits": limits })
+}
+
+/// A one-route-per-path HTTP/1.1 server on loopback that records what it was sent.
+struct LocalHttp {
+    port: u16,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+async fn local_http() -> LocalHttp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&received);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                let request = loop {
+                    let Ok(n) = socket.read(&mut buffer[read..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    read += n;
+                    let text = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let length = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if read >= head_end + 4 + length {
+                            break text;
+                        }
+                    }
+                };
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                seen.lock().expect("lock").push(request);
+                let (status, headers, body) = match path.as_str() {
+                    "/redirect-to-metadata" => (
+                        "302 Found",
+                        "Location: http://169.254.169.254/latest/meta-data/\r\n".to_owned(),
+                        String::new(),
+                    ),
+                    "/big" => ("200 OK", String::new(), "x".repeat(2 * 1024 * 1024)),
+                    _ => (
+                        "200 OK",
+                        "Content-Type: application/json\r\n".to_owned(),
+                        r#"{"tier":"from-local-server"}"#.to_owned(),
+                    ),
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    LocalHttp { port, received }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_four_starters_through_execute() {
+    let http = local_http().await;
+    let hook = format!("http://127.0.0.1:{}/hook", http.port);
+    let runner = Runner::start(
+        |m| {
+            json!({ "revision": 1, "tenants": { "acme": { "slots": {
+                "login.pre-credential-check": [binding("b1", "domain-allowlist", &starter(m, "domain-allowlist"), json!({ "allowed_domains": ["example.com"] }), false, json!({}))],
+                "login.post-login": [
+                    binding("b2", "empty", &starter(m, "empty"), json!({}), false, json!({})),
+                    binding("b3", "custom-claim", &starter(m, "custom-claim"), json!({}), false, json!({})),
+                ],
+                "registration.post-create": [binding("b4", "webhook-emit", &starter(m, "webhook-emit"), json!({ "webhook_url": hook }), true, json!({}))],
+            } } } })
+        },
+        &["127.0.0.1/32"],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+
+    let allowed = execute(
+        &mut client,
+        "acme",
+        "login.pre-credential-check",
+        event("ada@example.com", None),
+    )
+    .await;
+    assert_eq!(allowed.decision, Decision::Allow as i32);
+    let denied = execute(
+        &mut client,
+        "acme",
+        "login.pre-credential-check",
+        event("eve@evil.test", None),
+    )
+    .await;
+    assert_eq!(denied.decision, Decision::Deny as i32);
+    assert_eq!(
+        denied.deny_reason,
+        "Sign-in restricted. Use an email at one of: example.com."
+    );
+    assert_eq!(denied.bindings[0].logs[0].message, "refused evil.test");
+
+    let login = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("ada@example.com", Some("gold")),
+    )
+    .await;
+    assert_eq!(login.decision, Decision::Allow as i32);
+    assert_eq!(
+        claims(&login),
+        json!({ "https://example.com/tier": "gold" })
+    );
+    assert_eq!(login.bindings.len(), 2);
+    assert!(
+        login
+            .bindings
+            .iter()
+            .all(|b| b.outcome == Outcome::Allowed as i32 && b.fuel > 0)
+    );
+    assert_eq!(login.run_id.len(), 32);
+
+    let signup = execute(
+        &mut client,
+        "acme",
+        "registration.post-create",
+        event("new@example.com", None),
+    )
+    .await;
+    assert_eq!(signup.decision, Decision::Allow as i32);
+    assert_eq!(
+        signup.bindings[0].outcome,
+        Outcome::Allowed as i32,
+        "{:?}",
+        signup.bindings[0]
+    );
+    let received = http.received.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "the webhook was called once");
+    assert!(
+        received[0].starts_with("POST /hook HTTP/1.1"),
+        "{}",
+        received[0]
+    );
+    assert!(
+        received[0].contains(r#""event":"user.signed_up""#)
+            && received[0].contains(r#""email":"new@example.com""#)
+    );
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bindings_run_in_order_merge_claims_and_a_deny_stops_the_rest() {
+    let runner = Runner::start(
+        |m| {
+            let first = inline(m, "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/a', 1); api.accessToken.setCustomClaim('https://x/shared', 'first'); api.accessToken.addScope('read'); console.log('first'); }");
+            let second = inline(m, "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/shared', 'second'); api.idToken.setCustomClaim('https://x/b', true); console.log('second'); if (e.user.email.endsWith('@blocked.test')) api.access.deny('blocked by second'); }");
+            let third = inline(m, "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/c', 3); console.log('third'); }");
+            json!({ "tenants": { "acme": { "slots": { "login.post-login": [
+                binding("one", "first", &first, json!({}), false, json!({})),
+                binding("two", "second", &second, json!({}), false, json!({})),
+                binding("three", "third", &third, json!({}), false, json!({})),
+            ] } } } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let allowed = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("ada@example.com", None),
+    )
+    .await;
+    assert_eq!(allowed.decision, Decision::Allow as i32);
+    assert_eq!(
+        claims(&allowed),
+        json!({ "https://x/a": 1, "https://x/shared": "second", "https://x/c": 3 })
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&allowed.id_token_claims_json).expect("json"),
+        json!({ "https://x/b": true })
+    );
+    assert_eq!(allowed.scopes_added, ["read"]);
+    let order: Vec<_> = allowed
+        .bindings
+        .iter()
+        .map(|b| b.logs[0].message.clone())
+        .collect();
+    assert_eq!(order, ["first", "second", "third"]);
+
+    let denied = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("mallory@blocked.test", None),
+    )
+    .await;
+    assert_eq!(denied.decision, Decision::Deny as i32);
+    assert_eq!(denied.deny_reason, "blocked by second");
+    let outcomes: Vec<_> = denied.bindings.iter().map(|b| b.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Allowed as i32,
+            Outcome::Denied as i32,
+            Outcome::Skipped as i32
+        ]
+    );
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_fails_open_or_closed_as_the_binding_says() {
+    let runner = Runner::start(
+        |m| {
+            let slow = inline(m, "export function execute() { while (true) {} }");
+            let claim = inline(m, "export function execute(e: any, api: any) { api.accessToken.setCustomClaim('https://x/after', 'ran'); }");
+            let limits = json!({ "deadline_ms": 100, "fuel": 1_000_000_000_000u64 });
+            json!({ "tenants": {
+                "open": { "slots": { "login.post-login": [
+                    binding("slow", "slow", &slow, json!({}), true, limits.clone()),
+                    binding("next", "claim", &claim, json!({}), false, json!({})),
+                ] } },
+                "closed": { "slots": { "login.post-login": [
+                    binding("slow", "slow", &slow, json!({}), false, limits),
+                    binding("next", "claim", &claim, json!({}), false, json!({})),
+                ] } },
+            } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let open = execute(
+        &mut client,
+        "open",
+        "login.post-login",
+        event("a@example.com", None),
+    )
+    .await;
+    assert_eq!(open.decision, Decision::Allow as i32);
+    assert_eq!(open.bindings[0].outcome, Outcome::DeadlineExceeded as i32);
+    assert!(open.bindings[0].failed_open);
+    assert_eq!(claims(&open), json!({ "https://x/after": "ran" }));
+
+    let closed = execute(
+        &mut client,
+        "closed",
+        "login.post-login",
+        event("a@example.com", None),
+    )
+    .await;
+    assert_eq!(closed.decision, Decision::Deny as i32);
+    assert!(
+        closed.deny_reason.contains("deadline_exceeded"),
+        "{}",
+        closed.deny_reason
+    );
+    assert_eq!(closed.bindings[1].outcome, Outcome::Skipped as i32);
+    runner.stop().await;
+}
+
+async fn probe(client: &mut ExecutionClient<Channel>, sha: &str, config: Value) -> Value {
+    let response = client
+        .execute_action(ExecuteActionRequest {
+            tenant: "acme".into(),
+            trigger: "login.post-login".into(),
+            event_json: event("a@example.com", None),
+            config_json: config.to_string(),
+            module_sha256: sha.into(),
+        })
+        .await
+        .expect("execute_action succeeds")
+        .into_inner();
+    assert_eq!(
+        response.bindings[0].outcome,
+        Outcome::Allowed as i32,
+        "{:?}",
+        response.bindings[0]
+    );
+    claims(&response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_refuses_internal_addresses_in_every_spelling() {
+    let http = local_http().await;
+    let probe_sha = Arc::new(Mutex::new(String::new()));
+    let sha = Arc::clone(&probe_sha);
+    let flows = move |m: &Path| {
+        *sha.lock().expect("lock") = inline(m, PROBE);
+        json!({ "tenants": { "acme": { "slots": {} } } })
+    };
+    let guarded = Runner::start(flows.clone(), &[], "").await;
+    let sha = probe_sha.lock().expect("lock").clone();
+    let mut client = guarded.client().await;
+    let port = http.port;
+    for url in [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://localhost:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://0177.0.0.1:{port}/"),
+        format!("http://0x7f.1:{port}/"),
+        format!("http://[::1]:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[fd00:ec2::254]/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://192.168.1.1/".to_owned(),
+        "ftp://example.com/file".to_owned(),
+        "file:///etc/passwd".to_owned(),
+    ] {
+        let claims = probe(&mut client, &sha, json!({ "url": url })).await;
+        let error = claims["https://t/error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(error.contains("api.fetch refused"), "{url}: {claims}");
+    }
+    assert!(
+        http.received.lock().expect("lock").is_empty(),
+        "nothing reached the server"
+    );
+    guarded.stop().await;
+
+    // The same server, reached through the operator's allow-list.
+    let allowed = Runner::start(flows, &["127.0.0.1/32"], "").await;
+    let sha = probe_sha.lock().expect("lock").clone();
+    let mut client = allowed.client().await;
+    let claims = probe(
+        &mut client,
+        &sha,
+        json!({ "url": format!("http://127.0.0.1:{port}/tier") }),
+    )
+    .await;
+    assert_eq!(claims["https://t/status"], json!(200));
+    assert_eq!(
+        claims["https://t/body"],
+        json!(r#"{"tier":"from-local-server"}"#)
+    );
+    // A redirect from an allowed server to the metadata address is refused.
+    let claims = probe(
+        &mut client,
+        &sha,
+        json!({ "url": format!("http://127.0.0.1:{port}/redirect-to-metadata") }),
+    )
+    .await;
+    assert!(
+        claims["https://t/error"]
+            .as_str()
+            .is_some_and(|e| e.contains("169.254.169.254")),
+        "{claims}"
+    );
+    // A response over the limit (1 MiB by default) is cut off with an error.
+    let claims = probe(
+        &mut client,
+        &sha,
+        json!({ "url": format!("http://127.0.0.1:{port}/big") }),
+    )
+    .await;
+    assert!(
+        claims["https://t/error"]
+            .as_str()
+            .is_some_and(|e| e.contains("over the limit")),
+        "{claims}"
+    );
+    allowed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_calls_get_clear_status_codes() {
+    let runner = Runner::start(|m| json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "empty", &starter(m, "empty"), json!({}), false, json!({}))] } } } }), &[], "s3cret").await;
+    let mut client = runner.client().await;
+    let call = |tenant: &str, trigger: &str, event_json: &str, token: Option<&str>| {
+        let mut request = tonic::Request::new(ExecuteRequest {
+            tenant: tenant.into(),
+            trigger: trigger.into(),
+            event_json: event_json.into(),
+            ..ExecuteRequest::default()
+        });
+        if let Some(token) = token {
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("header"),
+            );
+        }
+        request
+    };
+    let good_event = event("a@example.com", None);
+    let status = client
+        .execute(call("acme", "login.post-login", &good_event, None))
+        .await
+        .expect_err("no token");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .execute(call("acme", "login.post-login", &good_event, Some("wrong")))
+        .await
+        .expect_err("bad token");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let ok = client
+        .execute(call(
+            "acme",
+            "login.post-login",
+            &good_event,
+            Some("s3cret"),
+        ))
+        .await
+        .expect("good token");
+    assert_eq!(ok.into_inner().decision, Decision::Allow as i32);
+
+    let status = client
+        .execute(call(
+            "globex",
+            "login.post-login",
+            &good_event,
+            Some("s3cret"),
+        ))
+        .await
+        .expect_err("unknown tenant");
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::NotFound, "unknown tenant \"globex\"")
+    );
+    let status = client
+        .execute(call("acme", "login.sideways", &good_event, Some("s3cret")))
+        .await
+        .expect_err("unknown trigger");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("unknown trigger \"login.sideways\"")
+    );
+    let status = client
+        .execute(call(
+            "acme",
+            "login.post-login",
+            "{not json",
+            Some("s3cret"),
+        ))
+        .await
+        .expect_err("bad event");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .starts_with("event_json is not a JSON object")
+    );
+    let status = client
+        .execute(call("acme", "login.post-login", "[1]", Some("s3cret")))
+        .await
+        .expect_err("not an object");
+    assert_eq!(
+        status.message(),
+        "event_json is not a JSON object: got an array"
+    );
+    let huge = json!({ "user": { "id": "x".repeat(2 * 1024 * 1024) } }).to_string();
+    let status = client
+        .execute(call("acme", "login.post-login", &huge, Some("s3cret")))
+        .await
+        .expect_err("too large");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_reflection_answer() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let runner = Runner::start(|_| json!({ "tenants": {} }), &[], "").await;
+    let channel = runner.channel().await;
+    let health = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: "actions.runner.v1.Execution".into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner();
+    assert_eq!(health.status, ServingStatus::Serving as i32);
+
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .expect("stream")
+        .expect("a response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer {response:?}");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"actions.runner.v1.Execution"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_flows_file_is_served_within_a_second() {
+    let runner = Runner::start(
+        |m| {
+            let _ = starter(m, "empty");
+            json!({ "revision": 1, "tenants": { "acme": { "slots": {} } } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let before = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("a@example.com", Some("gold")),
+    )
+    .await;
+    assert!(before.bindings.is_empty());
+
+    let sha = starter(&runner.modules, "custom-claim");
+    let updated = json!({ "revision": 2, "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &sha, json!({}), false, json!({}))] } } } });
+    std::fs::write(&runner.flows_file, updated.to_string()).expect("write");
+    let started = std::time::Instant::now();
+    loop {
+        let after = execute(
+            &mut client,
+            "acme",
+            "login.post-login",
+            event("a@example.com", Some("gold")),
+        )
+        .await;
+        if !after.bindings.is_empty() {
+            assert_eq!(
+                claims(&after),
+                json!({ "https://example.com/tier": "gold" })
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the change was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A broken file is refused and the last good flows keep serving.
+    std::fs::write(&runner.flows_file, "{ broken").expect("write");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let still = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("a@example.com", Some("gold")),
+    )
+    .await;
+    assert_eq!(still.bindings.len(), 1);
+    runner.stop().await;
+}
