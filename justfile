@@ -18,8 +18,12 @@ build:
 test: plugin-check lint
     cargo test --locked --release --workspace
 
-# The quick demo: compile the starters and run them against their events in the sandbox.
+# Start a runner on 127.0.0.1:50061 with a demo tenant that has the starters attached (Ctrl-C stops it).
 demo: build
+    scripts/demo-runner.sh
+
+# The CLI walk-through: compile the starters and run them against their events in the sandbox.
+cli-demo: build
     #!/usr/bin/env bash
     set -euo pipefail
     run() { echo; echo "\$ action $*"; "{{action}}" "$@"; }

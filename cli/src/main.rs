@@ -9,6 +9,7 @@ mod build;
 mod cases;
 mod output;
 mod run;
+mod trigger;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Run an Action against an event, or every case in its tests/ folder.
     Test(run::TestArgs),
+    /// Call a runner's Execute for a trigger slot, as an auth backend would.
+    Trigger(trigger::TriggerArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::run(&args),
         Command::Test(args) => run::run(&args),
+        Command::Trigger(args) => trigger::run(&args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
