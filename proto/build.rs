@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &["actions/runner/v1/execution.proto"];
+const PROTOS: &[&str] = &[
+    "actions/runner/v1/execution.proto",
+    "actions/controlplane/v1/runners.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -1,7 +1,9 @@
 //! `action trigger`: calls a runner's `Execute` as an auth backend would.
 
 use crate::{Status, output};
-use actions_proto::runner::v1::{Decision, ExecuteRequest, ExecuteResponse, Outcome, execution_client::ExecutionClient};
+use actions_proto::runner::v1::{
+    Decision, ExecuteRequest, ExecuteResponse, Outcome, execution_client::ExecutionClient,
+};
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -20,7 +22,12 @@ pub(crate) struct TriggerArgs {
     #[arg(long, env = "ACTIONS_RUNNER", default_value = "http://127.0.0.1:50061")]
     server: String,
     /// The runner's token, if it has one.
-    #[arg(long, env = "ACTIONS_RUNNER_TOKEN", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ACTIONS_RUNNER_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
     token: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -28,7 +35,8 @@ pub(crate) struct TriggerArgs {
 }
 
 pub(crate) fn run(args: &TriggerArgs) -> anyhow::Result<Status> {
-    let event_json = std::fs::read_to_string(&args.event).with_context(|| format!("reading {}", args.event.display()))?;
+    let event_json = std::fs::read_to_string(&args.event)
+        .with_context(|| format!("reading {}", args.event.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,7 +44,12 @@ pub(crate) fn run(args: &TriggerArgs) -> anyhow::Result<Status> {
     let response = runtime.block_on(async {
         let mut client = ExecutionClient::connect(args.server.clone())
             .await
-            .with_context(|| format!("cannot reach the runner at {}; is it running? (./dev demo starts one)", args.server))?;
+            .with_context(|| {
+                format!(
+                    "cannot reach the runner at {}; is it running? (./dev demo starts one)",
+                    args.server
+                )
+            })?;
         let mut request = tonic::Request::new(ExecuteRequest {
             tenant: args.tenant.clone(),
             trigger: args.slot.clone(),
@@ -44,14 +57,20 @@ pub(crate) fn run(args: &TriggerArgs) -> anyhow::Result<Status> {
             ..ExecuteRequest::default()
         });
         if !args.token.is_empty() {
-            request
-                .metadata_mut()
-                .insert("authorization", format!("Bearer {}", args.token).parse().context("the token is not a valid header value")?);
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {}", args.token)
+                    .parse()
+                    .context("the token is not a valid header value")?,
+            );
         }
-        let response = client
-            .execute(request)
-            .await
-            .map_err(|status| anyhow::anyhow!("the runner refused the call ({:?}): {}", status.code(), status.message()))?;
+        let response = client.execute(request).await.map_err(|status| {
+            anyhow::anyhow!(
+                "the runner refused the call ({:?}): {}",
+                status.code(),
+                status.message()
+            )
+        })?;
         anyhow::Ok(response.into_inner())
     })?;
     if args.json {
@@ -82,7 +101,11 @@ fn outcome_name(outcome: i32) -> &'static str {
 }
 
 fn decision(response: &ExecuteResponse) -> &'static str {
-    if response.decision == Decision::Deny as i32 { "deny" } else { "allow" }
+    if response.decision == Decision::Deny as i32 {
+        "deny"
+    } else {
+        "allow"
+    }
 }
 
 fn response_json(response: &ExecuteResponse) -> Value {
@@ -133,7 +156,11 @@ fn print_response(response: &ExecuteResponse) {
         }
     }
     for binding in &response.bindings {
-        let open = if binding.failed_open { " (failed open)" } else { "" };
+        let open = if binding.failed_open {
+            " (failed open)"
+        } else {
+            ""
+        };
         println!(
             "binding   {} {}@{}: {}{open}  {} fuel, {} µs",
             binding.binding_id,

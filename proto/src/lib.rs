@@ -1,6 +1,8 @@
 //! The gRPC contracts of Actions, generated from `proto/actions/**/*.proto`.
 //!
 //! - [`runner::v1`]: the execution API auth backends call on the runners.
+//! - [`controlplane::v1`]: what the control plane serves the runners (flows,
+//!   modules) and receives from them (run records).
 
 #![allow(missing_docs, clippy::all)]
 
@@ -9,6 +11,14 @@ pub mod runner {
     /// `actions.runner.v1`: `Execution` (`Execute`, `ExecuteAction`).
     pub mod v1 {
         tonic::include_proto!("actions.runner.v1");
+    }
+}
+
+/// `actions.controlplane.*`
+pub mod controlplane {
+    /// `actions.controlplane.v1`: `RunnerSync` (`WatchFlows`, `FetchModule`, `PushRunRecords`).
+    pub mod v1 {
+        tonic::include_proto!("actions.controlplane.v1");
     }
 }
 

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 /// The runner's settings file (TOML). Unknown keys are errors.
 #[derive(Debug, Clone, Deserialize)]
@@ -225,12 +226,15 @@ pub async fn serve(
     let watcher = tokio::spawn(watch_flows_file(Arc::clone(&state)));
     // Nagle's algorithm with delayed ACKs adds ~40 ms to every small
     // request/response pair: turn it off on every accepted connection.
-    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |stream| {
-        stream.and_then(|stream| {
-            stream.set_nodelay(true)?;
-            Ok(stream)
-        })
-    });
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |stream| {
+            stream.and_then(|stream| {
+                stream.set_nodelay(true)?;
+                Ok(stream)
+            })
+        },
+    );
     let served = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
@@ -374,6 +378,15 @@ impl Execution for ExecutionService {
             .slot(&request.tenant, trigger)
             .ok_or_else(|| CallError::UnknownTenant(request.tenant.clone()))?;
         let budget = Duration::from_millis(self.state.settings.execute_budget_ms);
+        // The auth backend's trace context rides along until OTLP export lands.
+        let span = tracing::info_span!(
+            "execute",
+            tenant = %request.tenant,
+            trigger = %trigger,
+            traceparent = %request.traceparent,
+            bindings = bindings.len(),
+            decision = tracing::field::Empty,
+        );
         let slot = run_slot(
             &self.state.sandbox,
             |sha| flows.module(sha).cloned(),
@@ -382,7 +395,16 @@ impl Execution for ExecutionService {
             &event,
             budget,
         )
+        .instrument(span.clone())
         .await;
+        span.record(
+            "decision",
+            if slot.deny_reason.is_some() {
+                "deny"
+            } else {
+                "allow"
+            },
+        );
         Ok(Response::new(slot_response(slot)))
     }
 

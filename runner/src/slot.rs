@@ -8,6 +8,7 @@ use crate::report::{Effects, Outcome, RunReport};
 use crate::{RunRequest, Sandbox, Trigger};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// What happened to one binding.
 #[derive(Debug, Clone)]
@@ -75,11 +76,20 @@ pub async fn run_slot(
                 duration: Duration::ZERO,
             },
             Some(module) => {
+                let span = tracing::info_span!(
+                    "binding",
+                    binding = %binding.id,
+                    action = %binding.action_slug,
+                    version = %binding.action_version,
+                    trigger = %trigger,
+                    outcome = tracing::field::Empty,
+                    fuel = tracing::field::Empty,
+                );
                 let mut limits = binding.limits;
                 limits.deadline_ms = limits
                     .deadline_ms
                     .min(u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX));
-                sandbox
+                let report = sandbox
                     .run(RunRequest {
                         action: module.clone(),
                         trigger,
@@ -88,7 +98,11 @@ pub async fn run_slot(
                         secrets: binding.secrets.clone(),
                         limits,
                     })
-                    .await
+                    .instrument(span.clone())
+                    .await;
+                span.record("outcome", report.outcome.name());
+                span.record("fuel", report.fuel_consumed);
+                report
             }
         };
         let mut failed_open = false;

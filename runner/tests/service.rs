@@ -768,3 +768,34 @@ async fn a_changed_flows_file_is_served_within_a_second() {
     assert_eq!(still.bindings.len(), 1);
     runner.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_share_one_machine_and_the_load() {
+    let flows = |m: &Path| json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &starter(m, "custom-claim"), json!({}), false, json!({}))] } } } });
+    let (first, second) = (
+        Runner::start(flows, &[], "").await,
+        Runner::start(flows, &[], "").await,
+    );
+    assert_ne!(first.address, second.address);
+    let clients = [first.client().await, second.client().await];
+    let calls = (0..40).map(|i| {
+        let mut client = clients[i % 2].clone();
+        async move {
+            execute(
+                &mut client,
+                "acme",
+                "login.post-login",
+                event("a@example.com", Some("gold")),
+            )
+            .await
+        }
+    });
+    let responses = futures::future::join_all(calls).await;
+    assert!(
+        responses
+            .iter()
+            .all(|r| claims(r) == json!({ "https://example.com/tier": "gold" }))
+    );
+    first.stop().await;
+    second.stop().await;
+}
