@@ -17,6 +17,7 @@ pub mod flows;
 mod host;
 pub mod http;
 mod limits;
+pub mod records;
 mod report;
 mod sandbox;
 pub mod service;

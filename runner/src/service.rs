@@ -4,6 +4,7 @@
 
 use crate::flows::LoadedFlows;
 use crate::http::{AddressPolicy, GuardedHttp};
+use crate::records::{RecordSpool, push_forever, record_of};
 use crate::report::{Effects, LogLine, Outcome, RunReport};
 use crate::slot::{SlotRun, run_slot};
 use crate::{RunLimits, RunnerError, Sandbox, SandboxConfig, Trigger};
@@ -51,6 +52,27 @@ pub struct RunnerSettings {
     /// `api.fetch`.
     #[serde(default)]
     pub fetch: FetchSettings,
+    /// Run records.
+    #[serde(default)]
+    pub records: RecordSettings,
+    /// This runner's name in run records (default: `runner-<pid>`).
+    #[serde(default)]
+    pub runner_id: String,
+}
+
+/// `[records]` in the settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSettings {
+    /// Folder of the on-disk spool. Without one, no records are kept.
+    #[serde(default)]
+    pub spool_dir: Option<PathBuf>,
+    /// Most records spooled; past it the oldest are dropped (default 100,000).
+    #[serde(default)]
+    pub max_spooled: Option<usize>,
+    /// The control plane that receives them, e.g. `http://127.0.0.1:50051`.
+    #[serde(default)]
+    pub control_plane: Option<String>,
 }
 
 /// `[fetch]` in the settings.
@@ -116,6 +138,8 @@ pub struct RunnerState {
     sandbox: Sandbox,
     flows: RwLock<Arc<LoadedFlows>>,
     settings: RunnerSettings,
+    spool: Option<Arc<RecordSpool>>,
+    runner_id: String,
 }
 
 impl RunnerState {
@@ -145,10 +169,24 @@ impl RunnerState {
             sandbox = sandbox.with_fetcher(Arc::new(http));
         }
         let flows = LoadedFlows::from_file(&settings.flows_file, &sandbox, &settings.modules_dir)?;
+        let spool = match &settings.records.spool_dir {
+            Some(dir) => Some(RecordSpool::open(
+                dir,
+                settings.records.max_spooled.unwrap_or(100_000),
+            )?),
+            None => None,
+        };
+        let runner_id = if settings.runner_id.is_empty() {
+            format!("runner-{}", std::process::id())
+        } else {
+            settings.runner_id.clone()
+        };
         Ok(Arc::new(Self {
             sandbox,
             flows: RwLock::new(Arc::new(flows)),
             settings,
+            spool,
+            runner_id,
         }))
     }
 
@@ -224,6 +262,13 @@ pub async fn serve(
     .max_decoding_message_size(max_request);
 
     let watcher = tokio::spawn(watch_flows_file(Arc::clone(&state)));
+    let pusher = match (&state.spool, &state.settings.records.control_plane) {
+        (Some(spool), Some(control_plane)) => Some(tokio::spawn(push_forever(
+            Arc::clone(spool),
+            control_plane.clone(),
+        ))),
+        _ => None,
+    };
     // Nagle's algorithm with delayed ACKs adds ~40 ms to every small
     // request/response pair: turn it off on every accepted connection.
     let incoming = tokio_stream::StreamExt::map(
@@ -242,6 +287,10 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     watcher.abort();
+    // Whatever is not pushed yet stays in the spool for the next start.
+    if let Some(pusher) = pusher {
+        pusher.abort();
+    }
     served.map_err(|e| RunnerError::Config(format!("serving: {e}")))
 }
 
@@ -318,6 +367,35 @@ pub struct ExecutionService {
 }
 
 impl ExecutionService {
+    /// Spools the run's record (before answering: a record is never lost to a
+    /// crash after the caller got its answer) and builds the response.
+    async fn finish(
+        &self,
+        tenant: &str,
+        trigger: Trigger,
+        slot: SlotRun,
+        test: bool,
+    ) -> Result<Response<pb::ExecuteResponse>, Status> {
+        let run_id = run_id();
+        if let Some(spool) = &self.state.spool {
+            let record = record_of(
+                &run_id,
+                &self.state.runner_id,
+                tenant,
+                trigger.as_str(),
+                &slot,
+                test,
+            );
+            let spool = Arc::clone(spool);
+            match tokio::task::spawn_blocking(move || spool.append(&record)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, run_id, "could not spool the run record"),
+                Err(error) => tracing::error!(%error, run_id, "could not spool the run record"),
+            }
+        }
+        Ok(Response::new(slot_response(run_id, slot)))
+    }
+
     fn authorise<T>(&self, request: &Request<T>) -> Result<(), CallError> {
         let expected = &self.state.settings.token;
         if expected.is_empty() {
@@ -405,7 +483,7 @@ impl Execution for ExecutionService {
                 "allow"
             },
         );
-        Ok(Response::new(slot_response(slot)))
+        self.finish(&request.tenant, trigger, slot, false).await
     }
 
     async fn execute_action(
@@ -450,11 +528,11 @@ impl Execution for ExecutionService {
             budget,
         )
         .await;
-        Ok(Response::new(slot_response(slot)))
+        self.finish(&request.tenant, trigger, slot, true).await
     }
 }
 
-fn slot_response(slot: SlotRun) -> pb::ExecuteResponse {
+fn slot_response(run_id: String, slot: SlotRun) -> pb::ExecuteResponse {
     let json = |map: &Map<String, Value>| Value::Object(map.clone()).to_string();
     let Effects {
         access_token_claims,
@@ -465,7 +543,7 @@ fn slot_response(slot: SlotRun) -> pb::ExecuteResponse {
         user_metadata,
     } = &slot.effects;
     pb::ExecuteResponse {
-        run_id: run_id(),
+        run_id,
         decision: if slot.deny_reason.is_some() {
             pb::Decision::Deny
         } else {

@@ -78,6 +78,16 @@ impl Runner {
         allow_cidrs: &[&str],
         token: &str,
     ) -> Runner {
+        Self::start_with(flows, allow_cidrs, token, "").await
+    }
+
+    /// `extra` goes into the settings file before `[fetch]`.
+    async fn start_with(
+        flows: impl FnOnce(&Path) -> Value,
+        allow_cidrs: &[&str],
+        token: &str,
+        extra: &str,
+    ) -> Runner {
         let dir = tempfile::tempdir().expect("tempdir");
         let modules = dir.path().join("modules");
         std::fs::create_dir_all(&modules).expect("mkdir");
@@ -91,6 +101,7 @@ impl Runner {
             cache_dir = "{}"
             max_concurrent_runs = 32
             execute_budget_ms = 5000
+            {extra}
             [fetch]
             allow_cidrs = {allow_cidrs:?}
             "#,
@@ -798,4 +809,266 @@ async fn two_runners_share_one_machine_and_the_load() {
     );
     first.stop().await;
     second.stop().await;
+}
+
+/// The receiving end of `PushRunRecords`, as the control plane will serve it:
+/// stores each run id once and acknowledges it.
+#[derive(Clone, Default)]
+struct RecordSink {
+    records: Arc<Mutex<Vec<actions_proto::controlplane::v1::RunRecord>>>,
+}
+
+#[tonic::async_trait]
+impl actions_proto::controlplane::v1::runner_sync_server::RunnerSync for RecordSink {
+    type WatchFlowsStream =
+        tokio_stream::Empty<Result<actions_proto::controlplane::v1::FlowsUpdate, tonic::Status>>;
+    type PushRunRecordsStream = tokio_stream::Iter<
+        std::vec::IntoIter<Result<actions_proto::controlplane::v1::RunRecordAck, tonic::Status>>,
+    >;
+
+    async fn watch_flows(
+        &self,
+        _: tonic::Request<actions_proto::controlplane::v1::WatchFlowsRequest>,
+    ) -> Result<tonic::Response<Self::WatchFlowsStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not part of this test"))
+    }
+
+    async fn fetch_module(
+        &self,
+        _: tonic::Request<actions_proto::controlplane::v1::FetchModuleRequest>,
+    ) -> Result<tonic::Response<actions_proto::controlplane::v1::Module>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not part of this test"))
+    }
+
+    async fn push_run_records(
+        &self,
+        request: tonic::Request<tonic::Streaming<actions_proto::controlplane::v1::RunRecord>>,
+    ) -> Result<tonic::Response<Self::PushRunRecordsStream>, tonic::Status> {
+        let mut incoming = request.into_inner();
+        let mut acks = Vec::new();
+        while let Some(record) = incoming.message().await? {
+            let mut records = self.records.lock().expect("lock");
+            if !records.iter().any(|r| r.run_id == record.run_id) {
+                records.push(record.clone());
+            }
+            acks.push(Ok(actions_proto::controlplane::v1::RunRecordAck {
+                run_id: record.run_id,
+            }));
+        }
+        Ok(tonic::Response::new(tokio_stream::iter(acks)))
+    }
+}
+
+async fn start_sink(port: u16) -> (RecordSink, tokio::sync::oneshot::Sender<()>) {
+    let sink = RecordSink::default();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the control plane port");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service =
+        actions_proto::controlplane::v1::runner_sync_server::RunnerSyncServer::new(sink.clone());
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await;
+    });
+    (sink, stop)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+async fn wait_for_records(
+    sink: &RecordSink,
+    count: usize,
+) -> Vec<actions_proto::controlplane::v1::RunRecord> {
+    let started = std::time::Instant::now();
+    loop {
+        let records = sink.records.lock().expect("lock").clone();
+        if records.len() >= count {
+            return records;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "only {} of {count} records arrived",
+            records.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_records_arrive_after_a_control_plane_outage() {
+    let port = free_port();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let extra = format!(
+        "[records]\nspool_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{port}\"\n",
+        spool.path().display()
+    );
+    let runner = Runner::start_with(
+        |m| {
+            let noisy = inline(m, "export function execute(e: any, api: any) { console.log('key is', e.secrets.api_key, 'for', e.user.email); }");
+            json!({ "tenants": { "acme": { "slots": { "login.post-login": [
+                { "id": "b", "action_slug": "noisy", "action_version": "1.0.0", "module_sha256": noisy, "secrets": { "api_key": "sk_live_12345" } }
+            ] } } } })
+        },
+        &[],
+        "",
+        &extra,
+    )
+    .await;
+    let mut client = runner.client().await;
+    let mut run_ids = Vec::new();
+    for _ in 0..5 {
+        run_ids.push(
+            execute(
+                &mut client,
+                "acme",
+                "login.post-login",
+                event("a@example.com", None),
+            )
+            .await
+            .run_id,
+        );
+    }
+    // The control plane is down: every record waits in the spool.
+    let spooled = std::fs::read_dir(spool.path())
+        .expect("spool")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rec"))
+        .count();
+    assert_eq!(spooled, 5);
+
+    let (sink, stop_sink) = start_sink(port).await;
+    let records = wait_for_records(&sink, 5).await;
+    let mut received: Vec<_> = records.iter().map(|r| r.run_id.clone()).collect();
+    received.sort();
+    run_ids.sort();
+    assert_eq!(received, run_ids);
+    let record = &records[0];
+    assert_eq!(
+        (
+            record.tenant.as_str(),
+            record.trigger.as_str(),
+            record.decision.as_str()
+        ),
+        ("acme", "login.post-login", "allow")
+    );
+    assert_eq!(record.bindings[0].outcome, "allowed");
+    assert_eq!(
+        record.bindings[0].logs[0].message, "key is [redacted] for a@example.com",
+        "secrets are redacted"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        std::fs::read_dir(spool.path())
+            .expect("spool")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "rec"))
+            .count(),
+        0,
+        "acknowledged records leave the spool"
+    );
+    let _ = stop_sink.send(());
+    runner.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_and_restarted_loses_no_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let modules = dir.path().join("modules");
+    std::fs::create_dir_all(&modules).expect("mkdir");
+    let sha = starter(&modules, "custom-claim");
+    let flows_file = dir.path().join("flows.json");
+    std::fs::write(&flows_file, json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &sha, json!({}), false, json!({}))] } } } }).to_string()).expect("write");
+    let (runner_port, control_port) = (free_port(), free_port());
+    let settings = dir.path().join("runner.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\n[records]\nspool_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n",
+            flows_file.display(),
+            modules.display(),
+            cache_dir().display(),
+            dir.path().join("spool").display()
+        ),
+    )
+    .expect("write settings");
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_actions-runner"))
+            .arg("--config")
+            .arg(&settings)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("runner starts")
+    };
+    let connect = || async {
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(client) =
+                ExecutionClient::connect(format!("http://127.0.0.1:{runner_port}")).await
+            {
+                return client;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the runner did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+
+    let mut first = spawn();
+    let mut client = connect().await;
+    let mut run_ids = Vec::new();
+    for _ in 0..3 {
+        run_ids.push(
+            execute(
+                &mut client,
+                "acme",
+                "login.post-login",
+                event("a@example.com", Some("gold")),
+            )
+            .await
+            .run_id,
+        );
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+
+    let (sink, stop_sink) = start_sink(control_port).await;
+    let mut second = spawn();
+    let mut client = connect().await;
+    run_ids.push(
+        execute(
+            &mut client,
+            "acme",
+            "login.post-login",
+            event("a@example.com", Some("gold")),
+        )
+        .await
+        .run_id,
+    );
+    let records = wait_for_records(&sink, 4).await;
+    let mut received: Vec<_> = records.iter().map(|r| r.run_id.clone()).collect();
+    received.sort();
+    run_ids.sort();
+    assert_eq!(
+        received, run_ids,
+        "the three records of the killed runner and the new one"
+    );
+    second.kill().expect("SIGKILL");
+    second.wait().expect("reaped");
+    let _ = stop_sink.send(());
 }
