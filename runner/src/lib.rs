@@ -22,6 +22,7 @@ mod report;
 mod sandbox;
 pub mod service;
 pub mod slot;
+pub mod sync;
 mod trigger;
 
 pub use fetch::{FetchError, FetchRequest, FetchResponse, HttpFetch};

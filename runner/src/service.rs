@@ -2,7 +2,7 @@
 //! health checking and server reflection, configured from a file, reloading
 //! its flows when the file changes, and draining in-flight calls on shutdown.
 
-use crate::flows::LoadedFlows;
+use crate::flows::{FlowSnapshot, LoadedFlows};
 use crate::http::{AddressPolicy, GuardedHttp};
 use crate::records::{RecordSpool, push_forever, record_of};
 use crate::report::{Effects, LogLine, Outcome, RunReport};
@@ -30,8 +30,13 @@ pub struct RunnerSettings {
     /// no check (only for a runner bound to loopback).
     #[serde(default)]
     pub token: String,
-    /// The flows snapshot (JSON) until the control plane's watch stream exists.
-    pub flows_file: PathBuf,
+    /// A flows snapshot (JSON), reloaded when it changes. With a control
+    /// plane, optional: the starting point until its first snapshot.
+    #[serde(default)]
+    pub flows_file: Option<PathBuf>,
+    /// The control plane: flows are watched from it and run records pushed to it.
+    #[serde(default)]
+    pub control_plane: Option<String>,
     /// Folder of compiled modules, `<sha256>.wasm`.
     pub modules_dir: PathBuf,
     /// Where compiled plugin machine code is cached.
@@ -70,9 +75,6 @@ pub struct RecordSettings {
     /// Most records spooled; past it the oldest are dropped (default 100,000).
     #[serde(default)]
     pub max_spooled: Option<usize>,
-    /// The control plane that receives them, e.g. `http://127.0.0.1:50051`.
-    #[serde(default)]
-    pub control_plane: Option<String>,
 }
 
 /// `[fetch]` in the settings.
@@ -168,7 +170,25 @@ impl RunnerState {
                 .map_err(|e| RunnerError::Config(format!("starting the HTTP client: {e}")))?;
             sandbox = sandbox.with_fetcher(Arc::new(http));
         }
-        let flows = LoadedFlows::from_file(&settings.flows_file, &sandbox, &settings.modules_dir)?;
+        let flows = match &settings.flows_file {
+            Some(file) => LoadedFlows::from_file(file, &sandbox, &settings.modules_dir)?,
+            None if settings.control_plane.is_some() => LoadedFlows::load(
+                FlowSnapshot {
+                    revision: 0,
+                    tenants: Default::default(),
+                },
+                &sandbox,
+                &settings.modules_dir,
+            )?,
+            None => {
+                return Err(RunnerError::Config(
+                    "set flows_file, control_plane, or both: the runner has no other source of flows".into(),
+                ));
+            }
+        };
+        std::fs::create_dir_all(&settings.modules_dir).map_err(|e| {
+            RunnerError::Config(format!("creating {}: {e}", settings.modules_dir.display()))
+        })?;
         let spool = match &settings.records.spool_dir {
             Some(dir) => Some(RecordSpool::open(
                 dir,
@@ -190,7 +210,29 @@ impl RunnerState {
         }))
     }
 
-    fn flows(&self) -> Arc<LoadedFlows> {
+    /// This runner's name in run records and to the control plane.
+    pub fn runner_id(&self) -> &str {
+        &self.runner_id
+    }
+
+    /// Where compiled modules live (and fetched ones are cached).
+    pub fn modules_dir(&self) -> &std::path::Path {
+        &self.settings.modules_dir
+    }
+
+    /// Loads every module of `snapshot` and serves it from the next call on.
+    /// Blocking: call it from a blocking thread.
+    pub fn install(&self, snapshot: FlowSnapshot) -> Result<(), RunnerError> {
+        let flows = LoadedFlows::load(snapshot, &self.sandbox, &self.settings.modules_dir)?;
+        match self.flows.write() {
+            Ok(mut current) => *current = Arc::new(flows),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(flows),
+        }
+        Ok(())
+    }
+
+    /// The flows calls are served from now.
+    pub fn current_flows(&self) -> Arc<LoadedFlows> {
         match self.flows.read() {
             Ok(flows) => Arc::clone(&flows),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -201,7 +243,7 @@ impl RunnerState {
     /// Blocking (file read and, the first time, a compile): call it from a
     /// blocking thread.
     fn module_by_hash(&self, sha256: &str) -> Result<crate::ActionModule, CallError> {
-        if let Some(module) = self.flows().module(sha256) {
+        if let Some(module) = self.current_flows().module(sha256) {
             return Ok(module.clone());
         }
         let unknown = || CallError::UnknownModule(sha256.to_owned());
@@ -225,11 +267,10 @@ impl RunnerState {
 
     /// Reloads the flows file; on error keeps serving the last good flows.
     pub fn reload(&self) -> Result<u64, RunnerError> {
-        let flows = LoadedFlows::from_file(
-            &self.settings.flows_file,
-            &self.sandbox,
-            &self.settings.modules_dir,
-        )?;
+        let Some(file) = &self.settings.flows_file else {
+            return Ok(self.current_flows().snapshot.revision);
+        };
+        let flows = LoadedFlows::from_file(file, &self.sandbox, &self.settings.modules_dir)?;
         let revision = flows.snapshot.revision;
         match self.flows.write() {
             Ok(mut current) => *current = Arc::new(flows),
@@ -261,14 +302,22 @@ pub async fn serve(
     })
     .max_decoding_message_size(max_request);
 
-    let watcher = tokio::spawn(watch_flows_file(Arc::clone(&state)));
-    let pusher = match (&state.spool, &state.settings.records.control_plane) {
-        (Some(spool), Some(control_plane)) => Some(tokio::spawn(push_forever(
-            Arc::clone(spool),
+    let mut background = Vec::new();
+    if state.settings.flows_file.is_some() {
+        background.push(tokio::spawn(watch_flows_file(Arc::clone(&state))));
+    }
+    if let Some(control_plane) = &state.settings.control_plane {
+        background.push(tokio::spawn(crate::sync::watch_forever(
+            Arc::clone(&state),
             control_plane.clone(),
-        ))),
-        _ => None,
-    };
+        )));
+        if let Some(spool) = &state.spool {
+            background.push(tokio::spawn(push_forever(
+                Arc::clone(spool),
+                control_plane.clone(),
+            )));
+        }
+    }
     // Nagle's algorithm with delayed ACKs adds ~40 ms to every small
     // request/response pair: turn it off on every accepted connection.
     let incoming = tokio_stream::StreamExt::map(
@@ -286,10 +335,9 @@ pub async fn serve(
         .add_service(execution)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
-    watcher.abort();
     // Whatever is not pushed yet stays in the spool for the next start.
-    if let Some(pusher) = pusher {
-        pusher.abort();
+    for task in background {
+        task.abort();
     }
     served.map_err(|e| RunnerError::Config(format!("serving: {e}")))
 }
@@ -297,12 +345,15 @@ pub async fn serve(
 /// Polls the flows file and reloads it when it changes: a published change
 /// is served within half a second.
 async fn watch_flows_file(state: Arc<RunnerState>) {
+    let Some(file) = state.settings.flows_file.clone() else {
+        return;
+    };
     let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut seen: Option<SystemTime> = modified(&state.settings.flows_file);
+    let mut seen: Option<SystemTime> = modified(&file);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tick.tick().await;
-        let now = modified(&state.settings.flows_file);
+        let now = modified(&file);
         if now == seen {
             continue;
         }
@@ -451,7 +502,7 @@ impl Execution for ExecutionService {
         let request = request.into_inner();
         let trigger: Trigger = request.trigger.parse().map_err(CallError::from)?;
         let event = parse_event(&request.event_json)?;
-        let flows = self.state.flows();
+        let flows = self.state.current_flows();
         let bindings = flows
             .slot(&request.tenant, trigger)
             .ok_or_else(|| CallError::UnknownTenant(request.tenant.clone()))?;
@@ -500,7 +551,7 @@ impl Execution for ExecutionService {
             serde_json::from_str(&request.config_json)
                 .map_err(|e| CallError::BadConfig(e.to_string()))?
         };
-        if !self.state.flows().has_tenant(&request.tenant) {
+        if !self.state.current_flows().has_tenant(&request.tenant) {
             return Err(CallError::UnknownTenant(request.tenant).into());
         }
         let state = Arc::clone(&self.state);

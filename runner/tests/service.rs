@@ -811,17 +811,24 @@ async fn two_runners_share_one_machine_and_the_load() {
     second.stop().await;
 }
 
-/// The receiving end of `PushRunRecords`, as the control plane will serve it:
-/// stores each run id once and acknowledges it.
+type UpdateSender =
+    tokio::sync::mpsc::Sender<Result<actions_proto::controlplane::v1::FlowsUpdate, tonic::Status>>;
+
+/// The control plane's side of `RunnerSync`, as issue "Control plane" will
+/// serve it from its database: run records stored once per run id and
+/// acknowledged; flow updates pushed by the test; modules served by hash.
 #[derive(Clone, Default)]
 struct RecordSink {
     records: Arc<Mutex<Vec<actions_proto::controlplane::v1::RunRecord>>>,
+    watchers: Arc<Mutex<Vec<UpdateSender>>>,
+    modules: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>,
 }
 
 #[tonic::async_trait]
 impl actions_proto::controlplane::v1::runner_sync_server::RunnerSync for RecordSink {
-    type WatchFlowsStream =
-        tokio_stream::Empty<Result<actions_proto::controlplane::v1::FlowsUpdate, tonic::Status>>;
+    type WatchFlowsStream = tokio_stream::wrappers::ReceiverStream<
+        Result<actions_proto::controlplane::v1::FlowsUpdate, tonic::Status>,
+    >;
     type PushRunRecordsStream = tokio_stream::Iter<
         std::vec::IntoIter<Result<actions_proto::controlplane::v1::RunRecordAck, tonic::Status>>,
     >;
@@ -830,14 +837,29 @@ impl actions_proto::controlplane::v1::runner_sync_server::RunnerSync for RecordS
         &self,
         _: tonic::Request<actions_proto::controlplane::v1::WatchFlowsRequest>,
     ) -> Result<tonic::Response<Self::WatchFlowsStream>, tonic::Status> {
-        Err(tonic::Status::unimplemented("not part of this test"))
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        self.watchers.lock().expect("lock").push(sender);
+        Ok(tonic::Response::new(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
     }
 
     async fn fetch_module(
         &self,
-        _: tonic::Request<actions_proto::controlplane::v1::FetchModuleRequest>,
+        request: tonic::Request<actions_proto::controlplane::v1::FetchModuleRequest>,
     ) -> Result<tonic::Response<actions_proto::controlplane::v1::Module>, tonic::Status> {
-        Err(tonic::Status::unimplemented("not part of this test"))
+        let sha256 = request.into_inner().sha256;
+        let wasm = self.modules.lock().expect("lock").get(&sha256).cloned();
+        match wasm {
+            Some(wasm) => Ok(tonic::Response::new(
+                actions_proto::controlplane::v1::Module {
+                    sha256,
+                    plugin_id: actions_plugin::plugin_id().to_owned(),
+                    wasm,
+                },
+            )),
+            None => Err(tonic::Status::not_found(format!("no module {sha256}"))),
+        }
     }
 
     async fn push_run_records(
@@ -913,7 +935,7 @@ async fn run_records_arrive_after_a_control_plane_outage() {
     let port = free_port();
     let spool = tempfile::tempdir().expect("tempdir");
     let extra = format!(
-        "[records]\nspool_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{port}\"\n",
+        "control_plane = \"http://127.0.0.1:{port}\"\n[records]\nspool_dir = \"{}\"\n",
         spool.path().display()
     );
     let runner = Runner::start_with(
@@ -997,7 +1019,7 @@ async fn a_runner_killed_and_restarted_loses_no_record() {
     std::fs::write(
         &settings,
         format!(
-            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\n[records]\nspool_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n",
+            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n[records]\nspool_dir = \"{}\"\n",
             flows_file.display(),
             modules.display(),
             cache_dir().display(),
@@ -1071,4 +1093,135 @@ async fn a_runner_killed_and_restarted_loses_no_record() {
     second.kill().expect("SIGKILL");
     second.wait().expect("reaped");
     let _ = stop_sink.send(());
+}
+
+async fn publish(sink: &RecordSink, update: actions_proto::controlplane::v1::FlowsUpdate) {
+    let started = std::time::Instant::now();
+    loop {
+        let watchers = sink.watchers.lock().expect("lock").clone();
+        if !watchers.is_empty() {
+            for watcher in watchers {
+                let _ = watcher.send(Ok(update.clone())).await;
+            }
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no runner is watching"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn tenant_update(
+    revision: u64,
+    sha: &str,
+    config: Value,
+) -> actions_proto::controlplane::v1::FlowsUpdate {
+    use actions_proto::controlplane::v1 as cp;
+    cp::FlowsUpdate {
+        revision,
+        update: Some(cp::flows_update::Update::Tenant(cp::TenantFlows {
+            tenant: "acme".into(),
+            slots: vec![cp::Slot {
+                trigger: "login.post-login".into(),
+                bindings: vec![cp::Binding {
+                    id: "b".into(),
+                    action_slug: "custom-claim".into(),
+                    action_version: format!("1.0.{revision}"),
+                    module_sha256: sha.into(),
+                    config_json: config.to_string(),
+                    fail_open: false,
+                    limits: None,
+                }],
+            }],
+        })),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_follow_the_control_plane_and_outlive_it() {
+    use actions_proto::controlplane::v1 as cp;
+    let port = free_port();
+    let (sink, stop_sink) = start_sink(port).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let sha = starter(store.path(), "custom-claim");
+    let wasm = std::fs::read(store.path().join(format!("{sha}.wasm"))).expect("module");
+    sink.modules.lock().expect("lock").insert(sha.clone(), wasm);
+
+    let extra = format!("control_plane = \"http://127.0.0.1:{port}\"\n");
+    let runner = Runner::start_with(|_| json!({ "tenants": {} }), &[], "", &extra).await;
+    let mut client = runner.client().await;
+    let status = client
+        .execute(ExecuteRequest {
+            tenant: "acme".into(),
+            trigger: "login.post-login".into(),
+            event_json: event("a@example.com", None),
+            ..ExecuteRequest::default()
+        })
+        .await
+        .expect_err("no such tenant yet");
+    assert_eq!(status.code(), Code::NotFound);
+
+    // A snapshot, then a change: each is served within a second.
+    let snapshot = cp::FlowsUpdate {
+        revision: 1,
+        update: Some(cp::flows_update::Update::Snapshot(cp::FlowSnapshot {
+            tenants: vec![match tenant_update(1, &sha, json!({})).update {
+                Some(cp::flows_update::Update::Tenant(t)) => t,
+                _ => unreachable!(),
+            }],
+        })),
+    };
+    for (update, expected) in [
+        (snapshot, json!({ "https://example.com/tier": "free" })),
+        (
+            tenant_update(2, &sha, json!({ "default_tier": "trial" })),
+            json!({ "https://example.com/tier": "trial" }),
+        ),
+    ] {
+        publish(&sink, update).await;
+        let published = std::time::Instant::now();
+        loop {
+            let result = client
+                .execute(ExecuteRequest {
+                    tenant: "acme".into(),
+                    trigger: "login.post-login".into(),
+                    event_json: event("a@example.com", None),
+                    ..ExecuteRequest::default()
+                })
+                .await;
+            if let Ok(response) = result
+                && claims(response.get_ref()) == expected
+            {
+                break;
+            }
+            assert!(
+                published.elapsed() < Duration::from_secs(5),
+                "update not applied"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert!(
+        runner.modules.join(format!("{sha}.wasm")).is_file(),
+        "the fetched module is cached on disk"
+    );
+
+    // The control plane goes away: the runner keeps serving what it had.
+    let _ = stop_sink.send(());
+    sink.watchers.lock().expect("lock").clear();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("a@example.com", None),
+    )
+    .await;
+    assert_eq!(
+        claims(&response),
+        json!({ "https://example.com/tier": "trial" })
+    );
+    runner.stop().await;
 }

@@ -1,0 +1,220 @@
+//! Flows from the control plane: a snapshot, then every change, over
+//! `RunnerSync.WatchFlows`; modules fetched by hash (`FetchModule`) into the
+//! modules folder, which doubles as the on-disk cache. When the control plane
+//! is unreachable the runner keeps serving what it last applied and
+//! reconnects with backoff, resuming after the last revision it applied.
+
+use crate::flows::{Binding, FlowSnapshot, TenantFlows};
+use crate::{RunLimits, Trigger};
+use actions_proto::controlplane::v1::{
+    self as cp, FetchModuleRequest, WatchFlowsRequest, flows_update::Update,
+    runner_sync_client::RunnerSyncClient,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+use crate::service::RunnerState;
+
+/// Why an update could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The control plane could not be reached or broke the stream.
+    #[error("control plane: {0}")]
+    Transport(String),
+    /// The update names something this runner cannot use.
+    #[error("update refused: {0}")]
+    Invalid(String),
+}
+
+impl From<tonic::Status> for SyncError {
+    fn from(status: tonic::Status) -> Self {
+        SyncError::Transport(format!("{:?}: {}", status.code(), status.message()))
+    }
+}
+
+impl From<tonic::transport::Error> for SyncError {
+    fn from(error: tonic::transport::Error) -> Self {
+        SyncError::Transport(error.to_string())
+    }
+}
+
+/// Watches the control plane for as long as the runner lives.
+pub async fn watch_forever(state: Arc<RunnerState>, control_plane: String) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match watch_once(&state, &control_plane, &mut backoff).await {
+            Ok(()) => tracing::info!("flows stream ended; reconnecting"),
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "flows stream interrupted; serving the last applied flows")
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn watch_once(
+    state: &Arc<RunnerState>,
+    control_plane: &str,
+    backoff: &mut Duration,
+) -> Result<(), SyncError> {
+    let mut client = RunnerSyncClient::connect(control_plane.to_owned()).await?;
+    let mut updates = client
+        .watch_flows(WatchFlowsRequest {
+            runner_id: state.runner_id().to_owned(),
+            after_revision: state.current_flows().snapshot.revision,
+            plugin_id: actions_plugin::plugin_id().to_owned(),
+        })
+        .await?
+        .into_inner();
+    while let Some(update) = updates.message().await? {
+        *backoff = Duration::from_millis(100);
+        let revision = update.revision;
+        let next = apply(&state.current_flows().snapshot, update)?;
+        fetch_missing_modules(&mut client, &next, state.modules_dir()).await?;
+        let applying = Arc::clone(state);
+        tokio::task::spawn_blocking(move || applying.install(next))
+            .await
+            .map_err(|e| SyncError::Invalid(e.to_string()))?
+            .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        tracing::info!(revision, "flows applied");
+    }
+    Ok(())
+}
+
+/// The snapshot after `update`.
+fn apply(current: &FlowSnapshot, update: cp::FlowsUpdate) -> Result<FlowSnapshot, SyncError> {
+    let mut next = match &update.update {
+        Some(Update::Snapshot(_)) => FlowSnapshot {
+            revision: 0,
+            tenants: BTreeMap::new(),
+        },
+        _ => current.clone(),
+    };
+    next.revision = update.revision;
+    match update.update {
+        Some(Update::Snapshot(snapshot)) => {
+            for tenant in snapshot.tenants {
+                let (name, flows) = tenant_flows(tenant)?;
+                next.tenants.insert(name, flows);
+            }
+        }
+        Some(Update::Tenant(tenant)) => {
+            let (name, flows) = tenant_flows(tenant)?;
+            next.tenants.insert(name, flows);
+        }
+        Some(Update::TenantRemoved(name)) => {
+            next.tenants.remove(&name);
+        }
+        None => return Err(SyncError::Invalid("an update with nothing in it".into())),
+    }
+    Ok(next)
+}
+
+fn tenant_flows(tenant: cp::TenantFlows) -> Result<(String, TenantFlows), SyncError> {
+    let mut slots = BTreeMap::new();
+    for slot in tenant.slots {
+        let trigger: Trigger = slot
+            .trigger
+            .parse()
+            .map_err(|e: crate::UnknownTrigger| SyncError::Invalid(e.to_string()))?;
+        let bindings = slot
+            .bindings
+            .into_iter()
+            .map(|b| binding(&tenant.tenant, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        slots.insert(trigger, bindings);
+    }
+    Ok((tenant.tenant, TenantFlows { slots }))
+}
+
+fn binding(tenant: &str, b: cp::Binding) -> Result<Binding, SyncError> {
+    let config: Value = if b.config_json.trim().is_empty() {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_str(&b.config_json).map_err(|e| {
+            SyncError::Invalid(format!(
+                "tenant {tenant}, binding {}: config_json: {e}",
+                b.id
+            ))
+        })?
+    };
+    let defaults = RunLimits::default();
+    let limits = b.limits.map_or(defaults, |l| RunLimits {
+        fuel: if l.fuel == 0 { defaults.fuel } else { l.fuel },
+        deadline_ms: if l.deadline_ms == 0 {
+            defaults.deadline_ms
+        } else {
+            l.deadline_ms
+        },
+        memory_bytes: if l.memory_bytes == 0 {
+            defaults.memory_bytes
+        } else {
+            l.memory_bytes
+        },
+        log_bytes: if l.log_bytes == 0 {
+            defaults.log_bytes
+        } else {
+            l.log_bytes
+        },
+        fetch_calls: if l.fetch_calls == 0 {
+            defaults.fetch_calls
+        } else {
+            l.fetch_calls
+        },
+        ..defaults
+    });
+    Ok(Binding {
+        id: b.id,
+        action_slug: b.action_slug,
+        action_version: b.action_version,
+        module_sha256: b.module_sha256,
+        config,
+        fail_open: b.fail_open,
+        limits,
+        secrets: serde_json::Map::new(),
+    })
+}
+
+/// Fetches every module the snapshot names that the modules folder lacks,
+/// checking each one's hash before it is written.
+async fn fetch_missing_modules(
+    client: &mut RunnerSyncClient<Channel>,
+    snapshot: &FlowSnapshot,
+    dir: &Path,
+) -> Result<(), SyncError> {
+    let wanted: std::collections::BTreeSet<&str> = snapshot
+        .tenants
+        .values()
+        .flat_map(|t| t.slots.values().flatten())
+        .map(|b| b.module_sha256.as_str())
+        .collect();
+    for sha256 in wanted {
+        let path = dir.join(format!("{sha256}.wasm"));
+        if path.is_file() {
+            continue;
+        }
+        let module = client
+            .fetch_module(FetchModuleRequest {
+                sha256: sha256.to_owned(),
+            })
+            .await?
+            .into_inner();
+        let actual = hex::encode(Sha256::digest(&module.wasm));
+        if actual != sha256 {
+            return Err(SyncError::Invalid(format!(
+                "module {sha256} arrived with sha256 {actual}"
+            )));
+        }
+        let temporary = dir.join(format!(".{sha256}.tmp"));
+        std::fs::write(&temporary, &module.wasm)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|e| SyncError::Invalid(format!("writing {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
