@@ -23,6 +23,7 @@ mod sandbox;
 pub mod service;
 pub mod slot;
 pub mod sync;
+pub mod telemetry;
 mod trigger;
 
 pub use fetch::{FetchError, FetchRequest, FetchResponse, HttpFetch};

@@ -20,12 +20,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let args = Args::parse();
+    let _telemetry = actions_runner::telemetry::init("actions-runner")
+        .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
     let settings = RunnerSettings::from_file(&args.config)?;
     let listen = settings.listen.clone();
     // Compiling the plugin and the modules is CPU work: off the async threads.

@@ -142,6 +142,7 @@ pub struct RunnerState {
     settings: RunnerSettings,
     spool: Option<Arc<RecordSpool>>,
     runner_id: String,
+    metrics: crate::telemetry::Metrics,
 }
 
 impl RunnerState {
@@ -207,6 +208,7 @@ impl RunnerState {
             settings,
             spool,
             runner_id,
+            metrics: crate::telemetry::Metrics::new(),
         }))
     }
 
@@ -244,8 +246,10 @@ impl RunnerState {
     /// blocking thread.
     fn module_by_hash(&self, sha256: &str) -> Result<crate::ActionModule, CallError> {
         if let Some(module) = self.current_flows().module(sha256) {
+            self.metrics.record_module_load(true);
             return Ok(module.clone());
         }
+        self.metrics.record_module_load(false);
         let unknown = || CallError::UnknownModule(sha256.to_owned());
         // A hash names a file: nothing but 64 lower-case hex digits may.
         if sha256.len() != 64
@@ -428,6 +432,7 @@ impl ExecutionService {
         test: bool,
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
         let run_id = run_id();
+        self.state.metrics.record_slot(trigger.as_str(), &slot);
         if let Some(spool) = &self.state.spool {
             let record = record_of(
                 &run_id,
@@ -507,7 +512,6 @@ impl Execution for ExecutionService {
             .slot(&request.tenant, trigger)
             .ok_or_else(|| CallError::UnknownTenant(request.tenant.clone()))?;
         let budget = Duration::from_millis(self.state.settings.execute_budget_ms);
-        // The auth backend's trace context rides along until OTLP export lands.
         let span = tracing::info_span!(
             "execute",
             tenant = %request.tenant,
@@ -516,6 +520,7 @@ impl Execution for ExecutionService {
             bindings = bindings.len(),
             decision = tracing::field::Empty,
         );
+        crate::telemetry::adopt_parent(&span, &request.traceparent, &request.tracestate);
         let slot = run_slot(
             &self.state.sandbox,
             |sha| flows.module(sha).cloned(),

@@ -101,7 +101,11 @@ pub async fn run_slot(
                     .instrument(span.clone())
                     .await;
                 span.record("outcome", report.outcome.name());
-                span.record("fuel", report.fuel_consumed);
+                // As i64: OTLP has no unsigned integers, and a u64 would arrive as text.
+                span.record(
+                    "fuel",
+                    i64::try_from(report.fuel_consumed).unwrap_or(i64::MAX),
+                );
                 report
             }
         };
