@@ -118,8 +118,8 @@ fn default_true() -> bool {
 }
 
 impl RunnerSettings {
-    /// Parses a settings file; `ACTIONS_RUNNER_LISTEN` and
-    /// `ACTIONS_RUNNER_TOKEN` override what it says.
+    /// Parses a settings file; `ACTIONS_RUNNER_LISTEN`, `ACTIONS_RUNNER_TOKEN`
+    /// and `ACTIONS_CONTROL_PLANE` override what it says.
     pub fn from_file(path: &std::path::Path) -> Result<Self, RunnerError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| RunnerError::Config(format!("reading {}: {e}", path.display())))?;
@@ -130,6 +130,9 @@ impl RunnerSettings {
         }
         if let Ok(token) = std::env::var("ACTIONS_RUNNER_TOKEN") {
             settings.token = token;
+        }
+        if let Ok(control_plane) = std::env::var("ACTIONS_CONTROL_PLANE") {
+            settings.control_plane = Some(control_plane).filter(|c| !c.is_empty());
         }
         Ok(settings)
     }

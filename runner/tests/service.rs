@@ -1426,3 +1426,35 @@ async fn spans_and_metrics_reach_an_otlp_collector_under_the_callers_trace() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_in_flight_calls_finish() {
+    let runner = Runner::start(
+        |m| {
+            let slow = inline(m, "export function execute(e: any, api: any) { const end = Date.now() + 400; while (Date.now() < end) {} api.accessToken.setCustomClaim('https://x/done', true); }");
+            json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "slow", &slow, json!({}), false, json!({ "fuel": 1_000_000_000_000u64 }))] } } } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let in_flight = tokio::spawn(async move {
+        execute(
+            &mut client,
+            "acme",
+            "login.post-login",
+            event("a@example.com", None),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let address = runner.address;
+    runner.stop().await;
+    let response = in_flight.await.expect("the call finished");
+    assert_eq!(claims(&response), json!({ "https://x/done": true }));
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "no new connections after shutdown"
+    );
+}
