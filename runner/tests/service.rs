@@ -903,6 +903,34 @@ async fn start_sink(port: u16) -> (RecordSink, tokio::sync::oneshot::Sender<()>)
     (sink, stop)
 }
 
+/// The `actions-runner` binary, started as an operator would start it.
+fn spawn_runner(settings: &Path, env: &[(&str, String)]) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_actions-runner"));
+    command
+        .arg("--config")
+        .arg(settings)
+        .env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.spawn().expect("runner starts")
+}
+
+/// A client of the runner on `port`, once it answers.
+async fn connect_when_up(port: u16) -> ExecutionClient<Channel> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(client) = ExecutionClient::connect(format!("http://127.0.0.1:{port}")).await {
+            return client;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the runner did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -1027,29 +1055,8 @@ async fn a_runner_killed_and_restarted_loses_no_record() {
         ),
     )
     .expect("write settings");
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_actions-runner"))
-            .arg("--config")
-            .arg(&settings)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("runner starts")
-    };
-    let connect = || async {
-        let started = std::time::Instant::now();
-        loop {
-            if let Ok(client) =
-                ExecutionClient::connect(format!("http://127.0.0.1:{runner_port}")).await
-            {
-                return client;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the runner did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
+    let spawn = || spawn_runner(&settings, &[]);
+    let connect = || connect_when_up(runner_port);
 
     let mut first = spawn();
     let mut client = connect().await;
@@ -1317,31 +1324,19 @@ async fn spans_and_metrics_reach_an_otlp_collector_under_the_callers_trace() {
         format!("listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\n", flows_file.display(), modules.display(), cache_dir().display()),
     )
     .expect("write settings");
-    let mut runner = std::process::Command::new(env!("CARGO_BIN_EXE_actions-runner"))
-        .arg("--config")
-        .arg(&settings)
-        .env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{collector_port}"),
-        )
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("runner starts");
+    let mut runner = spawn_runner(
+        &settings,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{collector_port}"),
+            ),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "300".into()),
+        ],
+    );
+    let mut client = connect_when_up(runner_port).await;
     let started = std::time::Instant::now();
-    let mut client = loop {
-        if let Ok(client) =
-            ExecutionClient::connect(format!("http://127.0.0.1:{runner_port}")).await
-        {
-            break client;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the runner did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent_id = "00f067aa0ba902b7";
     client
