@@ -497,12 +497,35 @@ async fn nothing_survives_into_the_next_run() {
     let observer = r#"export function execute(e: any, api: any) {
       api.accessToken.setCustomClaim('https://x/seen', [typeof (globalThis as any).leaked, ({} as any).polluted === true, Math.random() === 4]);
     }"#;
-    assert_eq!(run(polluter).await.outcome, Outcome::Allowed);
-    let report = run(observer).await;
-    assert_eq!(
-        report.effects.access_token_claims["https://x/seen"],
-        json!(["undefined", false, false])
-    );
+    // In a sandbox of its own with one pool slot, every run reuses the memory
+    // the previous one dirtied: what is reset must be all that was touched.
+    let sandbox = Sandbox::new(SandboxConfig {
+        max_concurrent_runs: 1,
+        cache_dir: Some(cache_dir()),
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox starts");
+    for _ in 0..5 {
+        let polluted = run_with(
+            &sandbox,
+            polluter,
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+        )
+        .await;
+        assert_eq!(polluted.outcome, Outcome::Allowed);
+        let report = run_with(
+            &sandbox,
+            observer,
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+        )
+        .await;
+        assert_eq!(
+            report.effects.access_token_claims["https://x/seen"],
+            json!(["undefined", false, false])
+        );
+    }
 }
 
 #[tokio::test]
