@@ -146,27 +146,11 @@ fn binding(tenant: &str, b: cp::Binding) -> Result<Binding, SyncError> {
     };
     let defaults = RunLimits::default();
     let limits = b.limits.map_or(defaults, |l| RunLimits {
-        fuel: if l.fuel == 0 { defaults.fuel } else { l.fuel },
-        deadline_ms: if l.deadline_ms == 0 {
-            defaults.deadline_ms
-        } else {
-            l.deadline_ms
-        },
-        memory_bytes: if l.memory_bytes == 0 {
-            defaults.memory_bytes
-        } else {
-            l.memory_bytes
-        },
-        log_bytes: if l.log_bytes == 0 {
-            defaults.log_bytes
-        } else {
-            l.log_bytes
-        },
-        fetch_calls: if l.fetch_calls == 0 {
-            defaults.fetch_calls
-        } else {
-            l.fetch_calls
-        },
+        fuel: given_or(l.fuel, defaults.fuel),
+        deadline_ms: given_or(l.deadline_ms, defaults.deadline_ms),
+        memory_bytes: given_or(l.memory_bytes, defaults.memory_bytes),
+        log_bytes: given_or(l.log_bytes, defaults.log_bytes),
+        fetch_calls: given_or(l.fetch_calls, defaults.fetch_calls),
         ..defaults
     });
     Ok(Binding {
@@ -179,6 +163,15 @@ fn binding(tenant: &str, b: cp::Binding) -> Result<Binding, SyncError> {
         limits,
         secrets: serde_json::Map::new(),
     })
+}
+
+/// A limit from the wire, where 0 means "the runner's default".
+fn given_or<T: PartialEq + Default>(value: T, default: T) -> T {
+    if value == T::default() {
+        default
+    } else {
+        value
+    }
 }
 
 /// Fetches every module the snapshot names that the modules folder lacks,
@@ -217,4 +210,34 @@ async fn fetch_missing_modules(
             .map_err(|e| SyncError::Invalid(format!("writing {}: {e}", path.display())))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_limits_on_the_wire_mean_the_default() {
+        let wire = cp::Binding {
+            id: "b".into(),
+            config_json: r#"{"a":1}"#.into(),
+            limits: Some(cp::Limits {
+                deadline_ms: 100,
+                ..cp::Limits::default()
+            }),
+            ..cp::Binding::default()
+        };
+        let converted = binding("acme", wire).expect("valid");
+        assert_eq!(converted.limits.deadline_ms, 100);
+        assert_eq!(converted.limits.fuel, RunLimits::default().fuel);
+        assert_eq!(converted.config, serde_json::json!({ "a": 1 }));
+        let broken = cp::Binding {
+            config_json: "{".into(),
+            ..cp::Binding::default()
+        };
+        assert!(matches!(
+            binding("acme", broken),
+            Err(SyncError::Invalid(_))
+        ));
+    }
 }
