@@ -21,6 +21,16 @@ pub struct FlowSnapshot {
     pub tenants: BTreeMap<String, TenantFlows>,
 }
 
+impl FlowSnapshot {
+    /// Reads and parses a snapshot file (unknown keys are errors).
+    pub fn from_file(path: &Path) -> Result<Self, RunnerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RunnerError::Config(format!("reading {}: {e}", path.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| RunnerError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
 /// One tenant's trigger slots.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,19 +103,6 @@ impl LoadedFlows {
             }
         }
         Ok(Self { snapshot, modules })
-    }
-
-    /// Reads a snapshot file and loads it.
-    pub fn from_file(
-        path: &Path,
-        sandbox: &Sandbox,
-        modules_dir: &Path,
-    ) -> Result<Self, RunnerError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| RunnerError::Config(format!("reading {}: {e}", path.display())))?;
-        let snapshot: FlowSnapshot = serde_json::from_str(&text)
-            .map_err(|e| RunnerError::Config(format!("{}: {e}", path.display())))?;
-        Self::load(snapshot, sandbox, modules_dir)
     }
 
     /// The bindings of a tenant's slot, or `None` for an unknown tenant.

@@ -100,12 +100,7 @@ pub fn record_of(
         runner_id: runner_id.to_owned(),
         tenant: tenant.to_owned(),
         trigger: trigger.to_owned(),
-        decision: if slot.deny_reason.is_some() {
-            "deny"
-        } else {
-            "allow"
-        }
-        .into(),
+        decision: slot.decision().into(),
         deny_reason: slot.deny_reason.clone().unwrap_or_default(),
         started_at_ms,
         duration_us: u64::try_from(slot.duration.as_micros()).unwrap_or(u64::MAX),
@@ -161,13 +156,11 @@ pub fn record_of(
                         .as_ref()
                         .map_or("skipped", |r| r.outcome.name())
                         .into(),
-                    error: match run.report.as_ref().map(|r| &r.outcome) {
-                        Some(crate::Outcome::GuestError { name, message, .. }) => {
-                            format!("{name}: {message}")
-                        }
-                        Some(crate::Outcome::HostError { message }) => message.clone(),
-                        _ => String::new(),
-                    },
+                    error: run
+                        .report
+                        .as_ref()
+                        .and_then(|r| r.outcome.error_text())
+                        .unwrap_or_default(),
                     failed_open: run.failed_open,
                     duration_us: run.report.as_ref().map_or(0, |r| {
                         u64::try_from(r.duration.as_micros()).unwrap_or(u64::MAX)

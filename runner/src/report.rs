@@ -45,6 +45,15 @@ impl Outcome {
         matches!(self, Outcome::Allowed | Outcome::Denied { .. })
     }
 
+    /// What went wrong, for a guest or host error: `TypeError: bad thing`.
+    pub fn error_text(&self) -> Option<String> {
+        match self {
+            Outcome::GuestError { name, message, .. } => Some(format!("{name}: {message}")),
+            Outcome::HostError { message } => Some(message.clone()),
+            _ => None,
+        }
+    }
+
     /// A short, stable name: `allowed`, `denied`, `out_of_fuel`, ...
     pub fn name(&self) -> &'static str {
         match self {

@@ -175,7 +175,11 @@ impl RunnerState {
             sandbox = sandbox.with_fetcher(Arc::new(http));
         }
         let flows = match &settings.flows_file {
-            Some(file) => LoadedFlows::from_file(file, &sandbox, &settings.modules_dir)?,
+            Some(file) => LoadedFlows::load(
+                FlowSnapshot::from_file(file)?,
+                &sandbox,
+                &settings.modules_dir,
+            )?,
             None if settings.control_plane.is_some() => LoadedFlows::load(
                 FlowSnapshot {
                     revision: 0,
@@ -277,12 +281,9 @@ impl RunnerState {
         let Some(file) = &self.settings.flows_file else {
             return Ok(self.current_flows().snapshot.revision);
         };
-        let flows = LoadedFlows::from_file(file, &self.sandbox, &self.settings.modules_dir)?;
-        let revision = flows.snapshot.revision;
-        match self.flows.write() {
-            Ok(mut current) => *current = Arc::new(flows),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(flows),
-        }
+        let snapshot = FlowSnapshot::from_file(file)?;
+        let revision = snapshot.revision;
+        self.install(snapshot)?;
         Ok(revision)
     }
 }
@@ -534,14 +535,7 @@ impl Execution for ExecutionService {
         )
         .instrument(span.clone())
         .await;
-        span.record(
-            "decision",
-            if slot.deny_reason.is_some() {
-                "deny"
-            } else {
-                "allow"
-            },
-        );
+        span.record("decision", slot.decision());
         self.finish(&request.tenant, trigger, slot, false).await
     }
 
@@ -629,19 +623,20 @@ fn binding_result(
     report: Option<&RunReport>,
     failed_open: bool,
 ) -> pb::BindingResult {
-    let (outcome, error) = match report.map(|r| &r.outcome) {
-        None => (pb::Outcome::Skipped, String::new()),
-        Some(Outcome::Allowed) => (pb::Outcome::Allowed, String::new()),
-        Some(Outcome::Denied { .. }) => (pb::Outcome::Denied, String::new()),
-        Some(Outcome::OutOfFuel) => (pb::Outcome::OutOfFuel, String::new()),
-        Some(Outcome::DeadlineExceeded) => (pb::Outcome::DeadlineExceeded, String::new()),
-        Some(Outcome::MemoryLimitExceeded) => (pb::Outcome::MemoryLimitExceeded, String::new()),
-        Some(Outcome::LogLimitExceeded) => (pb::Outcome::LogLimitExceeded, String::new()),
-        Some(Outcome::GuestError { name, message, .. }) => {
-            (pb::Outcome::GuestError, format!("{name}: {message}"))
-        }
-        Some(Outcome::HostError { message }) => (pb::Outcome::HostError, message.clone()),
+    let outcome = match report.map(|r| &r.outcome) {
+        None => pb::Outcome::Skipped,
+        Some(Outcome::Allowed) => pb::Outcome::Allowed,
+        Some(Outcome::Denied { .. }) => pb::Outcome::Denied,
+        Some(Outcome::OutOfFuel) => pb::Outcome::OutOfFuel,
+        Some(Outcome::DeadlineExceeded) => pb::Outcome::DeadlineExceeded,
+        Some(Outcome::MemoryLimitExceeded) => pb::Outcome::MemoryLimitExceeded,
+        Some(Outcome::LogLimitExceeded) => pb::Outcome::LogLimitExceeded,
+        Some(Outcome::GuestError { .. }) => pb::Outcome::GuestError,
+        Some(Outcome::HostError { .. }) => pb::Outcome::HostError,
     };
+    let error = report
+        .and_then(|r| r.outcome.error_text())
+        .unwrap_or_default();
     pb::BindingResult {
         binding_id: binding.id.clone(),
         action_slug: binding.action_slug.clone(),

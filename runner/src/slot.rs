@@ -34,6 +34,17 @@ pub struct SlotRun {
     pub duration: Duration,
 }
 
+impl SlotRun {
+    /// `"deny"` if a binding denied (or failed closed), else `"allow"`.
+    pub fn decision(&self) -> &'static str {
+        if self.deny_reason.is_some() {
+            "deny"
+        } else {
+            "allow"
+        }
+    }
+}
+
 /// Runs `bindings` for `event` within `budget`; `modules` finds each
 /// binding's compiled module by hash.
 pub async fn run_slot(

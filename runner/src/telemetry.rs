@@ -54,11 +54,7 @@ impl Metrics {
 
     /// Records one slot run.
     pub fn record_slot(&self, trigger: &str, slot: &crate::slot::SlotRun) {
-        let decision = if slot.deny_reason.is_some() {
-            "deny"
-        } else {
-            "allow"
-        };
+        let decision = slot.decision();
         let attributes = [
             KeyValue::new("trigger", trigger.to_owned()),
             KeyValue::new("decision", decision),
