@@ -6,6 +6,7 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "actions/runner/v1/execution.proto",
     "actions/controlplane/v1/runners.proto",
+    "actions/controlplane/v1/management.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

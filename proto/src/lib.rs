@@ -1,12 +1,16 @@
 //! The gRPC contracts of Actions, generated from `proto/actions/**/*.proto`.
 //!
 //! - [`runner::v1`]: the execution API auth backends call on the runners.
-//! - [`controlplane::v1`]: what the control plane serves the runners (flows,
-//!   modules) and receives from them (run records).
+//! - [`controlplane::v1`]: the management API developers and the CLI call,
+//!   and what the control plane serves the runners (flows, modules) and
+//!   receives from them (run records).
+//! - [`catalog`]: the flows and trigger slots both sides agree on.
 
-#![allow(missing_docs, clippy::all)]
+
+pub mod catalog;
 
 /// `actions.runner.*`
+#[allow(missing_docs, clippy::all)]
 pub mod runner {
     /// `actions.runner.v1`: `Execution` (`Execute`, `ExecuteAction`).
     pub mod v1 {
@@ -15,8 +19,11 @@ pub mod runner {
 }
 
 /// `actions.controlplane.*`
+#[allow(missing_docs, clippy::all)]
 pub mod controlplane {
-    /// `actions.controlplane.v1`: `RunnerSync` (`WatchFlows`, `FetchModule`, `PushRunRecords`).
+    /// `actions.controlplane.v1`: the management API (`Tenants`, `Actions`,
+    /// `Flows`, `Tests`, `Audit`) and `RunnerSync` (`WatchFlows`,
+    /// `FetchModule`, `PushRunRecords`).
     pub mod v1 {
         tonic::include_proto!("actions.controlplane.v1");
     }

@@ -12,7 +12,7 @@
 use crate::RunnerError;
 use crate::slot::SlotRun;
 use actions_proto::controlplane::v1::{
-    self as cp, BindingRecord, RecordLogLine, RunRecord, runner_sync_client::RunnerSyncClient,
+    self as cp, BindingRecord, RecordLogLine, RunRecord,
 };
 use prost::Message as _;
 use serde_json::Value;
@@ -176,7 +176,7 @@ pub fn record_of(
 /// Pushes spooled records to the control plane for as long as the runner
 /// lives, reconnecting with backoff (100 ms doubling to 5 s) whenever it is
 /// unreachable.
-pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: String) {
+pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: crate::sync::ControlPlaneLink) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match push_pending(&spool, &control_plane).await {
@@ -197,7 +197,7 @@ pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: String) {
 /// Sends one batch; returns how many records were acknowledged.
 async fn push_pending(
     spool: &RecordSpool,
-    control_plane: &str,
+    control_plane: &crate::sync::ControlPlaneLink,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let files: Vec<PathBuf> = spool.pending().into_iter().take(PUSH_BATCH).collect();
     if files.is_empty() {
@@ -215,7 +215,7 @@ async fn push_pending(
             Err(error) => return Err(error.into()),
         }
     }
-    let mut client = RunnerSyncClient::connect(control_plane.to_owned()).await?;
+    let mut client = control_plane.connect().await?;
     let outgoing: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();
     let mut acks = client
         .push_run_records(tokio_stream::iter(outgoing))

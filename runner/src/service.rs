@@ -37,6 +37,9 @@ pub struct RunnerSettings {
     /// The control plane: flows are watched from it and run records pushed to it.
     #[serde(default)]
     pub control_plane: Option<String>,
+    /// Presented to the control plane on RunnerSync (its `sync_token`).
+    #[serde(default)]
+    pub sync_token: String,
     /// Folder of compiled modules, `<sha256>.wasm`.
     pub modules_dir: PathBuf,
     /// Where compiled plugin machine code is cached.
@@ -118,8 +121,8 @@ fn default_true() -> bool {
 }
 
 impl RunnerSettings {
-    /// Parses a settings file; `ACTIONS_RUNNER_LISTEN`, `ACTIONS_RUNNER_TOKEN`
-    /// and `ACTIONS_CONTROL_PLANE` override what it says.
+    /// Parses a settings file; `ACTIONS_RUNNER_LISTEN`, `ACTIONS_RUNNER_TOKEN`,
+    /// `ACTIONS_CONTROL_PLANE` and `ACTIONS_SYNC_TOKEN` override what it says.
     pub fn from_file(path: &std::path::Path) -> Result<Self, RunnerError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| RunnerError::Config(format!("reading {}: {e}", path.display())))?;
@@ -134,7 +137,20 @@ impl RunnerSettings {
         if let Ok(control_plane) = std::env::var("ACTIONS_CONTROL_PLANE") {
             settings.control_plane = Some(control_plane).filter(|c| !c.is_empty());
         }
+        if let Ok(token) = std::env::var("ACTIONS_SYNC_TOKEN") {
+            settings.sync_token = token;
+        }
         Ok(settings)
+    }
+
+    /// The control plane, when there is one.
+    pub fn control_plane_link(&self) -> Option<crate::sync::ControlPlaneLink> {
+        self.control_plane
+            .as_ref()
+            .map(|url| crate::sync::ControlPlaneLink {
+                url: url.clone(),
+                sync_token: self.sync_token.clone(),
+            })
     }
 }
 
@@ -258,12 +274,7 @@ impl RunnerState {
         }
         self.metrics.record_module_load(false);
         let unknown = || CallError::UnknownModule(sha256.to_owned());
-        // A hash names a file: nothing but 64 lower-case hex digits may.
-        if sha256.len() != 64
-            || !sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_sha256(sha256) {
             return Err(unknown());
         }
         let path = self.settings.modules_dir.join(format!("{sha256}.wasm"));
@@ -314,7 +325,7 @@ pub async fn serve(
     if state.settings.flows_file.is_some() {
         background.push(tokio::spawn(watch_flows_file(Arc::clone(&state))));
     }
-    if let Some(control_plane) = &state.settings.control_plane {
+    if let Some(control_plane) = state.settings.control_plane_link() {
         background.push(tokio::spawn(crate::sync::watch_forever(
             Arc::clone(&state),
             control_plane.clone(),
@@ -456,6 +467,34 @@ impl ExecutionService {
         Ok(Response::new(slot_response(run_id, slot)))
     }
 
+    /// A module for a test run: from the flows, the modules folder, or
+    /// (when it is in neither) fetched from the control plane by hash.
+    async fn test_module(&self, sha256: &str) -> Result<crate::ActionModule, CallError> {
+        let load = |state: Arc<RunnerState>, sha256: String| async move {
+            tokio::task::spawn_blocking(move || state.module_by_hash(&sha256))
+                .await
+                .map_err(|e| CallError::Internal(format!("loading the module: {e}")))?
+        };
+        match load(Arc::clone(&self.state), sha256.to_owned()).await {
+            Err(CallError::UnknownModule(_)) if is_sha256(sha256) => {
+                let Some(link) = self.state.settings.control_plane_link() else {
+                    return Err(CallError::UnknownModule(sha256.to_owned()));
+                };
+                let fetched = async {
+                    let mut client = link.connect().await?;
+                    crate::sync::fetch_module(&mut client, sha256, &self.state.settings.modules_dir)
+                        .await
+                };
+                if let Err(error) = fetched.await {
+                    tracing::warn!(%error, sha256, "could not fetch a module for a test run");
+                    return Err(CallError::UnknownModule(sha256.to_owned()));
+                }
+                load(Arc::clone(&self.state), sha256.to_owned()).await
+            }
+            other => other,
+        }
+    }
+
     fn authorise<T>(&self, request: &Request<T>) -> Result<(), CallError> {
         let expected = &self.state.settings.token;
         if expected.is_empty() {
@@ -480,6 +519,14 @@ impl ExecutionService {
             Err(CallError::Unauthenticated)
         }
     }
+}
+
+/// A hash names a file: nothing but 64 lower-case hex digits may.
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn parse_event(json: &str) -> Result<Value, CallError> {
@@ -553,14 +600,9 @@ impl Execution for ExecutionService {
             serde_json::from_str(&request.config_json)
                 .map_err(|e| CallError::BadConfig(e.to_string()))?
         };
-        if !self.state.current_flows().has_tenant(&request.tenant) {
-            return Err(CallError::UnknownTenant(request.tenant).into());
-        }
-        let state = Arc::clone(&self.state);
-        let sha256 = request.module_sha256.clone();
-        let module = tokio::task::spawn_blocking(move || state.module_by_hash(&sha256))
-            .await
-            .map_err(|e| CallError::Internal(format!("loading the module: {e}")))??;
+        // A test run may name a tenant that has nothing bound (yet): the
+        // tenant only labels its record.
+        let module = self.test_module(&request.module_sha256).await?;
         let binding = crate::flows::Binding {
             id: "test".into(),
             action_slug: String::new(),
@@ -576,6 +618,36 @@ impl Execution for ExecutionService {
             &self.state.sandbox,
             |_| Some(module.clone()),
             &[binding],
+            trigger,
+            &event,
+            budget,
+        )
+        .await;
+        self.finish(&request.tenant, trigger, slot, true).await
+    }
+
+    async fn execute_bindings(
+        &self,
+        request: Request<pb::ExecuteBindingsRequest>,
+    ) -> Result<Response<pb::ExecuteResponse>, Status> {
+        self.authorise(&request)?;
+        let request = request.into_inner();
+        let trigger: Trigger = request.trigger.parse().map_err(CallError::from)?;
+        let event = parse_event(&request.event_json)?;
+        let mut bindings = Vec::with_capacity(request.bindings.len());
+        let mut modules = std::collections::HashMap::new();
+        for wire in request.bindings {
+            let binding = crate::sync::binding(&request.tenant, wire)
+                .map_err(|e| CallError::BadConfig(e.to_string()))?;
+            let module = self.test_module(&binding.module_sha256).await?;
+            modules.insert(binding.module_sha256.clone(), module);
+            bindings.push(binding);
+        }
+        let budget = Duration::from_millis(self.state.settings.execute_budget_ms);
+        let slot = run_slot(
+            &self.state.sandbox,
+            |sha| modules.get(sha).cloned(),
+            &bindings,
             trigger,
             &event,
             budget,

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::Channel;
 
 use crate::service::RunnerState;
@@ -43,8 +45,54 @@ impl From<tonic::transport::Error> for SyncError {
     }
 }
 
+/// The control plane as this runner reaches it.
+#[derive(Debug, Clone)]
+pub struct ControlPlaneLink {
+    /// e.g. `http://127.0.0.1:50051`.
+    pub url: String,
+    /// Presented on every RunnerSync call (empty: none).
+    pub sync_token: String,
+}
+
+/// A RunnerSync client that presents the sync token.
+pub type SyncClient = RunnerSyncClient<InterceptedService<Channel, SyncAuth>>;
+
+/// Adds `authorization: Bearer <sync token>` to every call.
+#[derive(Clone)]
+pub struct SyncAuth(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for SyncAuth {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+impl ControlPlaneLink {
+    /// Connects.
+    pub async fn connect(&self) -> Result<SyncClient, SyncError> {
+        let auth = if self.sync_token.is_empty() {
+            None
+        } else {
+            Some(
+                format!("Bearer {}", self.sync_token)
+                    .parse()
+                    .map_err(|_| SyncError::Invalid("sync_token is not a valid header value".into()))?,
+            )
+        };
+        let channel = tonic::transport::Endpoint::from_shared(self.url.clone())
+            .map_err(|e| SyncError::Transport(format!("{}: {e}", self.url)))?
+            .connect()
+            .await?;
+        Ok(RunnerSyncClient::with_interceptor(channel, SyncAuth(auth))
+            .max_decoding_message_size(64 * 1024 * 1024))
+    }
+}
+
 /// Watches the control plane for as long as the runner lives.
-pub async fn watch_forever(state: Arc<RunnerState>, control_plane: String) {
+pub async fn watch_forever(state: Arc<RunnerState>, control_plane: ControlPlaneLink) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match watch_once(&state, &control_plane, &mut backoff).await {
@@ -60,10 +108,10 @@ pub async fn watch_forever(state: Arc<RunnerState>, control_plane: String) {
 
 async fn watch_once(
     state: &Arc<RunnerState>,
-    control_plane: &str,
+    control_plane: &ControlPlaneLink,
     backoff: &mut Duration,
 ) -> Result<(), SyncError> {
-    let mut client = RunnerSyncClient::connect(control_plane.to_owned()).await?;
+    let mut client = control_plane.connect().await?;
     let mut updates = client
         .watch_flows(WatchFlowsRequest {
             runner_id: state.runner_id().to_owned(),
@@ -133,7 +181,8 @@ fn tenant_flows(tenant: cp::TenantFlows) -> Result<(String, TenantFlows), SyncEr
     Ok((tenant.tenant, TenantFlows { slots }))
 }
 
-fn binding(tenant: &str, b: cp::Binding) -> Result<Binding, SyncError> {
+/// A binding as the control plane sends it, as the runner runs it.
+pub(crate) fn binding(tenant: &str, b: cp::Binding) -> Result<Binding, SyncError> {
     let config: Value = if b.config_json.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
@@ -174,10 +223,9 @@ fn given_or<T: PartialEq + Default>(value: T, default: T) -> T {
     }
 }
 
-/// Fetches every module the snapshot names that the modules folder lacks,
-/// checking each one's hash before it is written.
+/// Fetches every module the snapshot names that the modules folder lacks.
 async fn fetch_missing_modules(
-    client: &mut RunnerSyncClient<Channel>,
+    client: &mut SyncClient,
     snapshot: &FlowSnapshot,
     dir: &Path,
 ) -> Result<(), SyncError> {
@@ -188,28 +236,38 @@ async fn fetch_missing_modules(
         .map(|b| b.module_sha256.as_str())
         .collect();
     for sha256 in wanted {
-        let path = dir.join(format!("{sha256}.wasm"));
-        if path.is_file() {
-            continue;
-        }
-        let module = client
-            .fetch_module(FetchModuleRequest {
-                sha256: sha256.to_owned(),
-            })
-            .await?
-            .into_inner();
-        let actual = hex::encode(Sha256::digest(&module.wasm));
-        if actual != sha256 {
-            return Err(SyncError::Invalid(format!(
-                "module {sha256} arrived with sha256 {actual}"
-            )));
-        }
-        let temporary = dir.join(format!(".{sha256}.tmp"));
-        std::fs::write(&temporary, &module.wasm)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|e| SyncError::Invalid(format!("writing {}: {e}", path.display())))?;
+        fetch_module(client, sha256, dir).await?;
     }
     Ok(())
+}
+
+/// Makes sure `<dir>/<sha256>.wasm` exists, fetching it by hash when it
+/// does not; its hash is checked before it is written.
+pub(crate) async fn fetch_module(
+    client: &mut SyncClient,
+    sha256: &str,
+    dir: &Path,
+) -> Result<(), SyncError> {
+    let path = dir.join(format!("{sha256}.wasm"));
+    if path.is_file() {
+        return Ok(());
+    }
+    let module = client
+        .fetch_module(FetchModuleRequest {
+            sha256: sha256.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let actual = hex::encode(Sha256::digest(&module.wasm));
+    if actual != sha256 {
+        return Err(SyncError::Invalid(format!(
+            "module {sha256} arrived with sha256 {actual}"
+        )));
+    }
+    let temporary = dir.join(format!(".{sha256}.tmp"));
+    std::fs::write(&temporary, &module.wasm)
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| SyncError::Invalid(format!("writing {}: {e}", path.display())))
 }
 
 #[cfg(test)]

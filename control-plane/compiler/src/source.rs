@@ -14,6 +14,9 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// The total of every file of a package.
 pub const MAX_PACKAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Where an Action starts, in order of preference.
+const ENTRY_CANDIDATES: [&str; 4] = ["src/index.ts", "index.ts", "src/index.js", "index.js"];
+
 /// Folders that never hold the Action's own modules.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "tests", "dist", "target", ".git"];
 
@@ -87,14 +90,38 @@ impl SourcePackage {
         }
         let mut files = BTreeMap::new();
         collect(path, path, &mut files, 0)?;
-        let entry = ["src/index.ts", "index.ts", "src/index.js", "index.js"]
+        Self::with_default_entry(files).map_err(|error| match error {
+            CompileError::MissingEntry { .. } => CompileError::MissingEntry {
+                entry: format!("{}/src/index.ts", path.display()),
+            },
+            other => other,
+        })
+    }
+
+    /// A package of several files whose entry is the conventional one:
+    /// `src/index.ts` (or `index.ts`, or the `.js` of either), or the only
+    /// file there is.
+    pub fn with_default_entry(files: BTreeMap<String, Vec<u8>>) -> Result<Self, CompileError> {
+        let entry = ENTRY_CANDIDATES
             .into_iter()
             .find(|candidate| files.contains_key(*candidate))
+            .map(str::to_owned)
+            .or_else(|| (files.len() == 1).then(|| files.keys().next().cloned()).flatten())
             .ok_or_else(|| CompileError::MissingEntry {
-                entry: format!("{}/src/index.ts", path.display()),
-            })?
-            .to_owned();
+                entry: "src/index.ts".into(),
+            })?;
         Self::new(files, &entry)
+    }
+
+    /// Whether a file at `path` of a package is one of the Action's modules
+    /// (not a declaration file, a test or something vendored).
+    pub fn is_module_path(path: &str) -> bool {
+        let skipped_dir = path
+            .split('/')
+            .rev()
+            .skip(1)
+            .any(|dir| SKIPPED_DIRS.contains(&dir) || dir.starts_with('.'));
+        !skipped_dir && has_source_extension(path) && !path.ends_with(".d.ts")
     }
 
     /// The entry module's path.

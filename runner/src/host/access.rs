@@ -1,7 +1,7 @@
 //! `api.access`: the decision.
 
 use super::{RunState, read_string};
-use crate::trigger::Method;
+use crate::Method;
 use actions_plugin::HOST_MODULE;
 use wasmtime::{Caller, Linker};
 

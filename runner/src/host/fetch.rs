@@ -4,7 +4,7 @@
 use super::{RunState, read_guest};
 use crate::fetch::{FetchError, FetchRequest};
 use crate::report::{LogLevel, LogOrigin};
-use crate::trigger::Method;
+use crate::Method;
 use actions_plugin::HOST_MODULE;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Linker};

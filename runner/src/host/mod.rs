@@ -18,7 +18,7 @@ pub(crate) mod wasi;
 
 use crate::fetch::HttpFetch;
 use crate::report::{Effects, LogLevel, LogLine, LogOrigin};
-use crate::{RunLimits, Trigger, trigger::Method};
+use crate::{Method, RunLimits, Trigger};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Extern, Linker, ResourceLimiter};

@@ -1,7 +1,7 @@
 //! `api.accessToken` and `api.idToken`: custom claims and scopes.
 
 use super::{RunState, read_string};
-use crate::trigger::Method;
+use crate::Method;
 use actions_plugin::HOST_MODULE;
 use serde_json::Value;
 use wasmtime::{Caller, Linker};

@@ -1,7 +1,7 @@
 //! `api.user`: metadata patches for the signed-in (or signing-up) user.
 
 use super::{RunState, read_string};
-use crate::trigger::Method;
+use crate::Method;
 use actions_plugin::HOST_MODULE;
 use serde_json::Value;
 use wasmtime::{Caller, Linker};

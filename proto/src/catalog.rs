@@ -1,5 +1,7 @@
-//! The trigger catalog: where in a flow an Action can run, and which `api`
-//! methods make sense there.
+//! The trigger catalog: the flows, their trigger slots (where an Action can
+//! run), and which `api` methods make sense at each. Part of the contract:
+//! trigger names travel on the wire, and the control plane and the runners
+//! must agree on them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -75,7 +77,60 @@ impl Method {
     }
 }
 
+/// A flow of the identity platform, made of trigger slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flow {
+    /// Sign-in.
+    Login,
+    /// Sign-up.
+    Registration,
+}
+
+impl Flow {
+    /// Every flow.
+    pub const ALL: [Flow; 2] = [Flow::Login, Flow::Registration];
+
+    /// The flow's name, as the first part of its triggers' names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Login => "login",
+            Flow::Registration => "registration",
+        }
+    }
+
+    /// Its trigger slots, in the order they happen.
+    pub fn triggers(self) -> impl Iterator<Item = Trigger> {
+        Trigger::ALL.into_iter().filter(move |t| t.flow() == self)
+    }
+}
+
 impl Trigger {
+    /// The flow the slot belongs to.
+    pub fn flow(self) -> Flow {
+        match self {
+            Trigger::LoginPreCredentialCheck | Trigger::LoginPostLogin => Flow::Login,
+            Trigger::RegistrationPreCreate | Trigger::RegistrationPostCreate => Flow::Registration,
+        }
+    }
+
+    /// What happens at this slot, for people choosing one.
+    pub fn description(self) -> &'static str {
+        match self {
+            Trigger::LoginPreCredentialCheck => {
+                "before the credentials are checked: allow or deny the attempt"
+            }
+            Trigger::LoginPostLogin => {
+                "after a successful login: deny, add token claims and scopes, update metadata"
+            }
+            Trigger::RegistrationPreCreate => {
+                "before the user is created: allow or deny, set initial metadata"
+            }
+            Trigger::RegistrationPostCreate => {
+                "after the user is created: notify other systems (cannot deny)"
+            }
+        }
+    }
+
     /// Every trigger, in flow order.
     pub const ALL: [Trigger; 4] = [
         Trigger::LoginPreCredentialCheck,
@@ -135,11 +190,20 @@ impl fmt::Display for Trigger {
 }
 
 /// A trigger name that is not in the catalog.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "unknown trigger {0:?}; known triggers: login.pre-credential-check, login.post-login, registration.pre-create, registration.post-create"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownTrigger(pub String);
+
+impl fmt::Display for UnknownTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown trigger {:?}; known triggers: login.pre-credential-check, login.post-login, registration.pre-create, registration.post-create",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownTrigger {}
 
 impl FromStr for Trigger {
     type Err = UnknownTrigger;
@@ -169,5 +233,14 @@ mod tests {
         assert!(!Trigger::RegistrationPostCreate.allows(Method::AccessDeny));
         assert!(!Trigger::LoginPreCredentialCheck.allows(Method::AccessTokenSetCustomClaim));
         assert!(Trigger::LoginPostLogin.allows(Method::IdTokenSetCustomClaim));
+    }
+
+    #[test]
+    fn every_trigger_is_in_exactly_its_flow() {
+        let listed: Vec<Trigger> = Flow::ALL.into_iter().flat_map(Flow::triggers).collect();
+        assert_eq!(listed, Trigger::ALL);
+        for trigger in Trigger::ALL {
+            assert!(trigger.as_str().starts_with(trigger.flow().as_str()));
+        }
     }
 }

@@ -1,0 +1,432 @@
+//! `Actions`: create, save (compile), upload packages, read, publish, delete.
+
+use super::convert;
+use crate::auth::TenantCaller;
+use crate::schema::{ConfigSchema, parse_config};
+use crate::store::NewVersion;
+use crate::{ControlPlane, Error, package};
+use actions_compiler::SourcePackage;
+use actions_proto::catalog::Trigger;
+use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+/// The `Actions` service.
+pub struct ActionsApi {
+    cp: Arc<ControlPlane>,
+}
+
+impl ActionsApi {
+    /// Serves `cp`.
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        Self { cp }
+    }
+}
+
+/// A slug: 1-64 of `a-z`, `0-9` and `-`, starting with a letter or digit.
+pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 64
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{field} {slug:?} is not a valid slug: use 1 to 64 lower-case letters, digits and \
+             '-', not starting or ending with '-'"
+        )))
+    }
+}
+
+/// Trigger names from the catalog, each once.
+fn check_triggers(triggers: &[String]) -> Result<Vec<String>, Error> {
+    if triggers.is_empty() {
+        return Err(Error::Invalid(
+            "triggers is empty: name at least one trigger the Action is made for".into(),
+        ));
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for name in triggers {
+        let trigger: Trigger = name
+            .parse()
+            .map_err(|e| Error::Invalid(format!("triggers: {e}")))?;
+        if !checked.iter().any(|t| t == trigger.as_str()) {
+            checked.push(trigger.as_str().to_owned());
+        }
+    }
+    Ok(checked)
+}
+
+fn check_version(text: &str) -> Result<Option<semver::Version>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    semver::Version::parse(text)
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("version {text:?} is not semver (like 1.4.2): {e}")))
+}
+
+fn source_package(source: Option<pb::Source>) -> Result<SourcePackage, Error> {
+    let source = source.ok_or_else(|| Error::Invalid("source is missing".into()))?;
+    if source.files.is_empty() {
+        return Err(Error::Invalid("source has no files".into()));
+    }
+    let files: BTreeMap<String, Vec<u8>> = source
+        .files
+        .into_iter()
+        .map(|(path, text)| (path, text.into_bytes()))
+        .collect();
+    let package = if source.entry.is_empty() {
+        SourcePackage::with_default_entry(files)?
+    } else {
+        SourcePackage::new(files, &source.entry)?
+    };
+    Ok(package)
+}
+
+fn stored_source(package: &SourcePackage) -> String {
+    let files: BTreeMap<&str, String> = package
+        .files()
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
+    serde_json::json!({ "entry": package.entry(), "files": files }).to_string()
+}
+
+/// What a save is made of, before it is compiled.
+struct Save {
+    create: Option<String>,
+    slug: String,
+    version: String,
+    triggers: Vec<String>,
+    config_schema: String,
+    source: SourcePackage,
+}
+
+impl ActionsApi {
+    async fn save(&self, caller: &TenantCaller, save: Save) -> Result<pb::SaveVersionResponse, Error> {
+        check_slug("slug", &save.slug)?;
+        let requested = check_version(&save.version)?;
+        let (triggers, config_schema) = if save.create.is_some() {
+            (save.triggers, save.config_schema)
+        } else {
+            // A new version inherits what it does not say from the latest one.
+            let latest = self
+                .cp
+                .store
+                .versions(&caller.tenant, &save.slug, 0, 1)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::NotFound(format!("action {:?}", save.slug)))?;
+            let triggers = if save.triggers.is_empty() {
+                latest.trigger_names()
+            } else {
+                save.triggers
+            };
+            let schema = if save.config_schema.trim().is_empty() {
+                latest.config_schema.clone()
+            } else {
+                save.config_schema
+            };
+            (triggers, schema)
+        };
+        let triggers = check_triggers(&triggers)?;
+        let (config_schema, _) = ConfigSchema::parse(&config_schema)?;
+        let source = stored_source(&save.source);
+        let compiled = self.cp.compile(save.source).await?;
+        let new = NewVersion {
+            slug: save.slug.clone(),
+            requested,
+            triggers,
+            config_schema,
+            source,
+            javascript: compiled.javascript,
+            module_sha256: hex::encode(compiled.sha256),
+            wasm: compiled.wasm,
+            plugin_id: compiled.plugin_id,
+        };
+        let (action, version, created) = self
+            .cp
+            .store
+            .save_version(&caller.tenant, save.create.as_deref(), new, &caller.actor)
+            .await?;
+        let action = self.describe(&caller.tenant, action).await?;
+        Ok(pb::SaveVersionResponse {
+            action: Some(action),
+            version: Some(convert::version(version)),
+            created,
+        })
+    }
+
+    async fn describe(
+        &self,
+        tenant: &str,
+        action: crate::store::StoredAction,
+    ) -> Result<pb::Action, Error> {
+        let store = &self.cp.store;
+        let latest = store.versions(tenant, &action.slug, 0, 1).await?;
+        let live = store.live_versions(tenant, &action.slug).await?;
+        let bindings = store
+            .bindings(tenant)
+            .await?
+            .into_iter()
+            .filter(|b| b.action_slug == action.slug)
+            .count();
+        Ok(convert::action(action, latest.first(), &live, bindings))
+    }
+}
+
+#[tonic::async_trait]
+impl Actions for ActionsApi {
+    async fn create_action(
+        &self,
+        request: Request<pb::CreateActionRequest>,
+    ) -> Result<Response<pb::SaveVersionResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        check_slug("slug", &r.slug)?;
+        let name = if r.name.trim().is_empty() {
+            r.slug.clone()
+        } else {
+            r.name.trim().to_owned()
+        };
+        let save = Save {
+            create: Some(name),
+            slug: r.slug,
+            version: r.version,
+            triggers: r.triggers,
+            config_schema: r.config_schema_json,
+            source: source_package(r.source)?,
+        };
+        Ok(Response::new(self.save(&caller, save).await?))
+    }
+
+    async fn save_version(
+        &self,
+        request: Request<pb::SaveVersionRequest>,
+    ) -> Result<Response<pb::SaveVersionResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        check_slug("slug", &r.slug)?;
+        if self.cp.store.action(&caller.tenant, &r.slug).await?.is_none() {
+            return Err(Error::NotFound(format!("action {:?}", r.slug)).into());
+        }
+        let save = Save {
+            create: None,
+            slug: r.slug,
+            version: r.version,
+            triggers: r.triggers,
+            config_schema: r.config_schema_json,
+            source: source_package(r.source)?,
+        };
+        Ok(Response::new(self.save(&caller, save).await?))
+    }
+
+    async fn upload_package(
+        &self,
+        request: Request<pb::UploadPackageRequest>,
+    ) -> Result<Response<pb::SaveVersionResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let bytes = request.into_inner().package_tar_gz;
+        let package = tokio::task::spawn_blocking(move || package::unpack(&bytes))
+            .await
+            .map_err(|e| Error::Internal(format!("unpacking: {e}")))??;
+        let manifest = package.manifest;
+        check_slug("action.json: slug", &manifest.slug)?;
+        let exists = self
+            .cp
+            .store
+            .action(&caller.tenant, &manifest.slug)
+            .await?
+            .is_some();
+        let schema = match &manifest.config_schema {
+            Some(value) => value.to_string(),
+            None => String::new(),
+        };
+        let save = Save {
+            create: (!exists).then(|| manifest.name.clone()),
+            slug: manifest.slug,
+            version: manifest.version.unwrap_or_default(),
+            triggers: manifest.triggers,
+            config_schema: schema,
+            source: package.source,
+        };
+        Ok(Response::new(self.save(&caller, save).await?))
+    }
+
+    async fn get_action(
+        &self,
+        request: Request<pb::GetActionRequest>,
+    ) -> Result<Response<pb::Action>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let slug = request.into_inner().slug;
+        let action = self
+            .cp
+            .store
+            .action(&caller.tenant, &slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("action {slug:?}")))?;
+        Ok(Response::new(self.describe(&caller.tenant, action).await?))
+    }
+
+    async fn list_actions(
+        &self,
+        request: Request<pb::ListActionsRequest>,
+    ) -> Result<Response<pb::ListActionsResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let size = convert::page_size(r.page_size);
+        let found = self
+            .cp
+            .store
+            .actions(&caller.tenant, &r.page_token, size + 1)
+            .await?;
+        let more = found.len() > size as usize;
+        let mut actions = Vec::new();
+        for action in found.into_iter().take(size as usize) {
+            actions.push(self.describe(&caller.tenant, action).await?);
+        }
+        let next_page_token = if more {
+            actions.last().map(|a| a.slug.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListActionsResponse {
+            actions,
+            next_page_token,
+        }))
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<pb::ListVersionsRequest>,
+    ) -> Result<Response<pb::ListVersionsResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        if self.cp.store.action(&caller.tenant, &r.slug).await?.is_none() {
+            return Err(Error::NotFound(format!("action {:?}", r.slug)).into());
+        }
+        let size = convert::page_size(r.page_size);
+        let offset = convert::page_number(&r.page_token)? as u32;
+        let found = self
+            .cp
+            .store
+            .versions(&caller.tenant, &r.slug, offset, size + 1)
+            .await?;
+        let more = found.len() > size as usize;
+        Ok(Response::new(pb::ListVersionsResponse {
+            versions: found
+                .into_iter()
+                .take(size as usize)
+                .map(convert::version)
+                .collect(),
+            next_page_token: if more {
+                (offset + size).to_string()
+            } else {
+                String::new()
+            },
+        }))
+    }
+
+    async fn get_version_source(
+        &self,
+        request: Request<pb::GetVersionSourceRequest>,
+    ) -> Result<Response<pb::VersionSource>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let store = &self.cp.store;
+        let not_found = || Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug));
+        let version = store
+            .version(&caller.tenant, &r.slug, &r.version)
+            .await?
+            .ok_or_else(not_found)?;
+        let (source, javascript) = store
+            .version_source(&caller.tenant, &r.slug, &r.version)
+            .await?
+            .ok_or_else(not_found)?;
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            entry: String,
+            files: std::collections::HashMap<String, String>,
+        }
+        let stored: Stored = serde_json::from_str(&source)
+            .map_err(|e| Error::Internal(format!("a stored source: {e}")))?;
+        Ok(Response::new(pb::VersionSource {
+            version: Some(convert::version(version)),
+            source: Some(pb::Source {
+                files: stored.files,
+                entry: stored.entry,
+            }),
+            javascript,
+        }))
+    }
+
+    async fn publish_version(
+        &self,
+        request: Request<pb::PublishVersionRequest>,
+    ) -> Result<Response<pb::Version>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let published = self
+            .cp
+            .store
+            .publish(&caller.tenant, &r.slug, &r.version, &caller.actor, |version, following| {
+                let schema = ConfigSchema::parse(&version.config_schema)?.1;
+                let triggers = version.trigger_names();
+                let mut broken = Vec::new();
+                for binding in following {
+                    if !triggers.contains(&binding.trigger_name) {
+                        broken.push(format!(
+                            "{} ({}): the version does not support trigger {}",
+                            binding.id, binding.trigger_name, binding.trigger_name
+                        ));
+                        continue;
+                    }
+                    let config = parse_config(&binding.config)?;
+                    let problems = schema.problems(&config);
+                    if !problems.is_empty() {
+                        broken.push(format!(
+                            "{} ({}): {}",
+                            binding.id,
+                            binding.trigger_name,
+                            problems.join("; ")
+                        ));
+                    }
+                }
+                if broken.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::FailedPrecondition(format!(
+                        "publishing {}@{} would break {} binding(s) that follow major {}; \
+                         fix their config or publish a new major: {}",
+                        version.slug,
+                        version.version,
+                        broken.len(),
+                        version.major,
+                        broken.join(" | ")
+                    )))
+                }
+            })
+            .await?;
+        Ok(Response::new(convert::version(published)))
+    }
+
+    async fn delete_action(
+        &self,
+        request: Request<pb::DeleteActionRequest>,
+    ) -> Result<Response<pb::DeleteActionResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let slug = request.into_inner().slug;
+        let versions_deleted = self
+            .cp
+            .store
+            .delete_action(&caller.tenant, &slug, &caller.actor)
+            .await?;
+        Ok(Response::new(pb::DeleteActionResponse { versions_deleted }))
+    }
+}

@@ -1,0 +1,177 @@
+//! `Audit`: the audit trail and the run records, listed and tailed.
+
+use super::convert;
+use crate::store::RunFilter;
+use crate::{ControlPlane, Error};
+use actions_proto::controlplane::v1::{self as pb, audit_server::Audit, tail_event::Event};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// The `Audit` service.
+pub struct AuditApi {
+    cp: Arc<ControlPlane>,
+}
+
+impl AuditApi {
+    /// Serves `cp`.
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        Self { cp }
+    }
+}
+
+/// How often a tail looks for what other replicas stored.
+const TAIL_POLL: Duration = Duration::from_millis(500);
+
+#[tonic::async_trait]
+impl Audit for AuditApi {
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let size = convert::page_size(r.page_size);
+        let before = convert::page_number(&r.page_token)?;
+        let kind = (!r.kind.is_empty()).then_some(r.kind.as_str());
+        let found = self
+            .cp
+            .store
+            .audit_events(&caller.tenant, kind, before, size + 1)
+            .await?;
+        let more = found.len() > size as usize;
+        let events: Vec<pb::AuditEvent> = found
+            .into_iter()
+            .take(size as usize)
+            .map(convert::audit_event)
+            .collect();
+        let next_page_token = match events.last() {
+            Some(last) if more => last.seq.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            events,
+            next_page_token,
+        }))
+    }
+
+    async fn list_runs(
+        &self,
+        request: Request<pb::ListRunsRequest>,
+    ) -> Result<Response<pb::ListRunsResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        if !r.decision.is_empty() && r.decision != "allow" && r.decision != "deny" {
+            return Err(Error::Invalid(format!(
+                "decision {:?}: expected \"allow\" or \"deny\"",
+                r.decision
+            ))
+            .into());
+        }
+        let size = convert::page_size(r.page_size);
+        let before = convert::page_number(&r.page_token)?;
+        let filter = RunFilter {
+            flow: r.flow,
+            trigger: r.trigger,
+            action_slug: r.action_slug,
+            decision: r.decision,
+            outcome: r.outcome,
+            since_ms: r.since_ms,
+            until_ms: r.until_ms,
+            include_tests: r.include_tests,
+        };
+        let found = self
+            .cp
+            .store
+            .runs(&caller.tenant, &filter, before, size + 1)
+            .await?;
+        let more = found.len() > size as usize;
+        let page: Vec<(i64, pb::RunRecord)> = found.into_iter().take(size as usize).collect();
+        let next_page_token = match page.last() {
+            Some((seq, _)) if more => seq.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListRunsResponse {
+            runs: page.into_iter().map(|(_, run)| run).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_run(
+        &self,
+        request: Request<pb::GetRunRequest>,
+    ) -> Result<Response<pb::RunRecord>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let run_id = request.into_inner().run_id;
+        let run = self
+            .cp
+            .store
+            .run(&caller.tenant, &run_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("run {run_id:?}")))?;
+        Ok(Response::new(run))
+    }
+
+    type TailStream = ReceiverStream<Result<pb::TailEvent, Status>>;
+
+    async fn tail(
+        &self,
+        request: Request<pb::TailRequest>,
+    ) -> Result<Response<Self::TailStream>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let (audit, runs) = if !r.audit && !r.runs {
+            (true, true)
+        } else {
+            (r.audit, r.runs)
+        };
+        let store = self.cp.store.clone();
+        let mut audit_seq = store.last_audit_seq().await?;
+        let mut run_seq = store.last_run_seq().await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut activity = store.watch_activity();
+            loop {
+                let mut events = Vec::new();
+                if audit {
+                    match store.audit_events_after(&caller.tenant, audit_seq).await {
+                        Ok(found) => {
+                            for event in found {
+                                audit_seq = audit_seq.max(event.seq);
+                                events.push(Ok(pb::TailEvent {
+                                    event: Some(Event::Audit(convert::audit_event(event))),
+                                }));
+                            }
+                        }
+                        Err(error) => events.push(Err(Status::from(error))),
+                    }
+                }
+                if runs {
+                    match store.runs_after(&caller.tenant, run_seq).await {
+                        Ok(found) => {
+                            for (seq, run) in found {
+                                run_seq = run_seq.max(seq);
+                                events.push(Ok(pb::TailEvent {
+                                    event: Some(Event::Run(run)),
+                                }));
+                            }
+                        }
+                        Err(error) => events.push(Err(Status::from(error))),
+                    }
+                }
+                for event in events {
+                    if sender.send(event).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = activity.changed() => {}
+                    _ = tokio::time::sleep(TAIL_POLL) => {}
+                    _ = sender.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}

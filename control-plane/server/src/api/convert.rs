@@ -1,0 +1,114 @@
+//! From what the store holds to what the API answers.
+
+use crate::store::{StoredAction, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion};
+use actions_proto::controlplane::v1 as pb;
+
+pub fn tenant(t: StoredTenant) -> pb::Tenant {
+    pb::Tenant {
+        id: t.id,
+        name: t.name,
+        created_at_ms: t.created_at_ms as u64,
+    }
+}
+
+pub fn token(t: StoredToken) -> pb::TokenInfo {
+    pb::TokenInfo {
+        id: t.id,
+        tenant: t.tenant_id,
+        name: t.name,
+        created_at_ms: t.created_at_ms as u64,
+        revoked_at_ms: t.revoked_at_ms as u64,
+    }
+}
+
+pub fn version(v: StoredVersion) -> pb::Version {
+    pb::Version {
+        triggers: v.trigger_names(),
+        slug: v.slug,
+        version: v.version,
+        config_schema_json: v.config_schema,
+        module_sha256: v.module_sha256,
+        plugin_id: v.plugin_id,
+        wasm_bytes: v.wasm_bytes as u64,
+        created_at_ms: v.created_at_ms as u64,
+        created_by: v.created_by,
+        live: v.live != 0,
+        published_at_ms: v.published_at_ms as u64,
+    }
+}
+
+pub fn action(
+    a: StoredAction,
+    latest: Option<&StoredVersion>,
+    live: &[StoredVersion],
+    bindings: usize,
+) -> pb::Action {
+    pb::Action {
+        slug: a.slug,
+        name: a.name,
+        triggers: latest.map(StoredVersion::trigger_names).unwrap_or_default(),
+        latest_version: latest.map(|v| v.version.clone()).unwrap_or_default(),
+        live_versions: live.iter().map(|v| v.version.clone()).collect(),
+        created_at_ms: a.created_at_ms as u64,
+        bindings: bindings as u32,
+    }
+}
+
+pub fn binding(b: StoredBinding) -> pb::SlotBinding {
+    pb::SlotBinding {
+        id: b.id,
+        trigger: b.trigger_name,
+        position: b.position as u32,
+        action_slug: b.action_slug,
+        major: b.major as u64,
+        version: b.version,
+        config_json: b.config,
+        fail_open: b.fail_open != 0,
+        created_at_ms: b.created_at_ms as u64,
+        updated_at_ms: b.updated_at_ms as u64,
+    }
+}
+
+/// What runners run for a binding.
+pub fn runner_binding(b: &StoredBinding) -> pb::Binding {
+    pb::Binding {
+        id: b.id.clone(),
+        action_slug: b.action_slug.clone(),
+        action_version: b.version.clone(),
+        module_sha256: b.module_sha256.clone(),
+        config_json: b.config.clone(),
+        fail_open: b.fail_open != 0,
+        limits: None,
+    }
+}
+
+pub fn audit_event(e: StoredAuditEvent) -> pb::AuditEvent {
+    pb::AuditEvent {
+        seq: e.seq as u64,
+        kind: e.kind,
+        actor: e.actor,
+        at_ms: e.at_ms as u64,
+        subject: e.subject,
+        details_json: e.details,
+    }
+}
+
+/// Page sizes: 50 unless asked, never above 500.
+pub fn page_size(asked: u32) -> u32 {
+    match asked {
+        0 => 50,
+        n => n.min(500),
+    }
+}
+
+/// A page token that is a sequence number or offset (empty: the start).
+pub fn page_number(token: &str) -> Result<i64, crate::Error> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    token
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| crate::Error::Invalid(format!("page_token {token:?} is not one this API gave")))
+}

@@ -1,0 +1,74 @@
+//! The gRPC services, one module each, and the server that carries them.
+
+mod actions;
+mod audit;
+mod convert;
+mod flows;
+mod runner_sync;
+mod tenants;
+mod tests;
+
+pub use actions::ActionsApi;
+pub use audit::AuditApi;
+pub use flows::FlowsApi;
+pub use runner_sync::RunnerSyncApi;
+pub use tenants::{OPERATOR, TenantsApi};
+pub use tests::TestsApi;
+
+use crate::{ControlPlane, Error};
+use actions_proto::controlplane::v1::{
+    actions_server::ActionsServer, audit_server::AuditServer, flows_server::FlowsServer,
+    runner_sync_server::RunnerSyncServer, tenants_server::TenantsServer, tests_server::TestsServer,
+};
+use std::sync::Arc;
+
+/// The largest request the management API takes (a package upload is at
+/// most [`crate::package::MAX_UPLOAD_BYTES`]; sources are at most 4 MiB).
+const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// The largest answer (a module to a runner, a version's source).
+const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Serves every service of `cp` on `listener` until `shutdown`, then lets
+/// calls in flight finish.
+pub async fn serve(
+    cp: Arc<ControlPlane>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<ActionsServer<ActionsApi>>().await;
+    health_reporter.set_serving::<RunnerSyncServer<RunnerSyncApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(actions_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Config(format!("reflection: {e}")))?;
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |stream| {
+            stream.and_then(|stream| {
+                stream.set_nodelay(true)?;
+                Ok(stream)
+            })
+        },
+    );
+    macro_rules! sized {
+        ($server:expr) => {
+            $server
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES)
+        };
+    }
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(TestsServer::new(TestsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(AuditServer::new(AuditApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(RunnerSyncServer::new(RunnerSyncApi::new(cp))))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| Error::Config(format!("serving: {e}")))
+}

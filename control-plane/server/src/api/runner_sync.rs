@@ -1,0 +1,200 @@
+//! `RunnerSync`: flows and modules out to the runners, run records back.
+
+use super::convert;
+use crate::store::Store;
+use crate::{ControlPlane, Error};
+use actions_proto::catalog::Trigger;
+use actions_proto::controlplane::v1::{
+    self as pb, flows_update::Update, runner_sync_server::RunnerSync,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// The `RunnerSync` service.
+pub struct RunnerSyncApi {
+    cp: Arc<ControlPlane>,
+}
+
+impl RunnerSyncApi {
+    /// Serves `cp`.
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        Self { cp }
+    }
+}
+
+/// How often a watch looks for changes it was not woken for.
+const WATCH_POLL: Duration = Duration::from_secs(1);
+
+/// A tenant's flows as runners run them.
+async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Error> {
+    let mut slots: BTreeMap<String, Vec<pb::Binding>> = BTreeMap::new();
+    for binding in store.bindings(tenant).await? {
+        if binding.module_sha256.is_empty() {
+            continue;
+        }
+        slots
+            .entry(binding.trigger_name.clone())
+            .or_default()
+            .push(convert::runner_binding(&binding));
+    }
+    Ok(pb::TenantFlows {
+        tenant: tenant.to_owned(),
+        slots: slots
+            .into_iter()
+            .map(|(trigger, bindings)| pb::Slot { trigger, bindings })
+            .collect(),
+    })
+}
+
+/// Every tenant's flows at one revision: read between two reads of the
+/// revision that agree, so that no change landed half-way.
+async fn snapshot(store: &Store) -> Result<(u64, pb::FlowSnapshot), Error> {
+    loop {
+        let before = store.current_revision().await?;
+        let mut tenants = Vec::new();
+        for tenant in store.tenant_ids().await? {
+            tenants.push(tenant_flows(store, &tenant).await?);
+        }
+        if store.current_revision().await? == before {
+            return Ok((before, pb::FlowSnapshot { tenants }));
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl RunnerSync for RunnerSyncApi {
+    type WatchFlowsStream = ReceiverStream<Result<pb::FlowsUpdate, Status>>;
+
+    async fn watch_flows(
+        &self,
+        request: Request<pb::WatchFlowsRequest>,
+    ) -> Result<Response<Self::WatchFlowsStream>, Status> {
+        self.cp.secrets.runner(request.metadata())?;
+        let r = request.into_inner();
+        let store = self.cp.store.clone();
+        let current = store.current_revision().await?;
+        tracing::info!(runner = %r.runner_id, after = r.after_revision, current, "runner watching flows");
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut revision = r.after_revision;
+            // A runner that is new, or ahead of this database (it was reset), starts over.
+            if revision == 0 || revision > current {
+                match snapshot(&store).await {
+                    Ok((at, snapshot)) => {
+                        revision = at;
+                        let update = pb::FlowsUpdate {
+                            revision: at,
+                            update: Some(Update::Snapshot(snapshot)),
+                        };
+                        if sender.send(Ok(update)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error.into())).await;
+                        return;
+                    }
+                }
+            }
+            let mut watch = store.watch_revision();
+            loop {
+                match store.changes_after(revision).await {
+                    Ok(changes) => {
+                        for (at, tenant) in changes {
+                            let update = match tenant_flows(&store, &tenant).await {
+                                Ok(flows) => Ok(pb::FlowsUpdate {
+                                    revision: at,
+                                    update: Some(Update::Tenant(flows)),
+                                }),
+                                Err(error) => Err(Status::from(error)),
+                            };
+                            let failed = update.is_err();
+                            if sender.send(update).await.is_err() || failed {
+                                return;
+                            }
+                            revision = revision.max(at);
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error.into())).await;
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = watch.changed() => {}
+                    _ = tokio::time::sleep(WATCH_POLL) => {}
+                    _ = sender.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn fetch_module(
+        &self,
+        request: Request<pb::FetchModuleRequest>,
+    ) -> Result<Response<pb::Module>, Status> {
+        self.cp.secrets.runner(request.metadata())?;
+        let sha256 = request.into_inner().sha256;
+        let (plugin_id, wasm) = self
+            .cp
+            .store
+            .module(&sha256)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("module {sha256:?}")))?;
+        Ok(Response::new(pb::Module {
+            sha256,
+            plugin_id,
+            wasm,
+        }))
+    }
+
+    type PushRunRecordsStream = ReceiverStream<Result<pb::RunRecordAck, Status>>;
+
+    async fn push_run_records(
+        &self,
+        request: Request<Streaming<pb::RunRecord>>,
+    ) -> Result<Response<Self::PushRunRecordsStream>, Status> {
+        self.cp.secrets.runner(request.metadata())?;
+        let mut records = request.into_inner();
+        let store = self.cp.store.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Some(record) = records.next().await {
+                let record = match record {
+                    Ok(record) => record,
+                    Err(status) => {
+                        tracing::warn!(%status, "run record stream broke");
+                        return;
+                    }
+                };
+                let flow = record
+                    .trigger
+                    .parse::<Trigger>()
+                    .map(|t| t.flow().as_str())
+                    .unwrap_or("");
+                match store.store_run(&record, flow).await {
+                    Ok(_) => {
+                        let ack = pb::RunRecordAck {
+                            run_id: record.run_id,
+                        };
+                        if sender.send(Ok(ack)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        // Not acknowledged: the runner keeps it and sends it again.
+                        tracing::error!(%error, run_id = %record.run_id, "could not store a run record");
+                        let _ = sender.send(Err(error.into())).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}

@@ -1,0 +1,145 @@
+//! `Tests`: test runs on a runner, in the production sandbox, recorded as
+//! test runs and never touching flows.
+
+use super::convert;
+use crate::schema::{ConfigSchema, parse_config};
+use crate::{ControlPlane, Error};
+use actions_proto::catalog::Trigger;
+use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
+use actions_proto::runner::v1 as run;
+use std::sync::Arc;
+use tonic::{Code, Request, Response, Status};
+
+/// The `Tests` service.
+pub struct TestsApi {
+    cp: Arc<ControlPlane>,
+}
+
+impl TestsApi {
+    /// Serves `cp`.
+    pub fn new(cp: Arc<ControlPlane>) -> Self {
+        Self { cp }
+    }
+
+    fn authorised<T>(&self, message: T) -> Result<Request<T>, Error> {
+        let (_, token) = self.cp.test_runner()?;
+        let mut request = Request::new(message);
+        if !token.is_empty() {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Error::Config("test_runner.token is not a valid header value".into()))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+/// What the runner said, in the control plane's terms.
+fn from_runner(status: Status) -> Error {
+    match status.code() {
+        Code::InvalidArgument => Error::Invalid(status.message().to_owned()),
+        Code::NotFound => Error::NotFound(status.message().to_owned()),
+        Code::FailedPrecondition => Error::FailedPrecondition(status.message().to_owned()),
+        _ => Error::Unavailable(format!(
+            "the test runner: {:?}: {}",
+            status.code(),
+            status.message()
+        )),
+    }
+}
+
+fn parse_event(text: &str) -> Result<(), Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        Ok(_) => Err(Error::Invalid("event_json must be a JSON object".into())),
+        Err(e) => Err(Error::Invalid(format!("event_json is not JSON: {e}"))),
+    }
+}
+
+#[tonic::async_trait]
+impl Tests for TestsApi {
+    async fn test_version(
+        &self,
+        request: Request<pb::TestVersionRequest>,
+    ) -> Result<Response<run::ExecuteResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let trigger: Trigger = r
+            .trigger
+            .parse()
+            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        parse_event(&r.event_json)?;
+        let store = &self.cp.store;
+        let version = if r.version.is_empty() {
+            store.versions(&caller.tenant, &r.slug, 0, 1).await?.into_iter().next()
+        } else {
+            store.version(&caller.tenant, &r.slug, &r.version).await?
+        }
+        .ok_or_else(|| Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug)))?;
+        if !version.trigger_names().iter().any(|t| t == trigger.as_str()) {
+            return Err(Error::FailedPrecondition(format!(
+                "action {:?} version {} is not compatible with trigger {trigger}; it supports: {}",
+                version.slug,
+                version.version,
+                version.trigger_names().join(", ")
+            ))
+            .into());
+        }
+        let config = parse_config(&r.config_json)?;
+        let problems = ConfigSchema::parse(&version.config_schema)?.1.problems(&config);
+        if !problems.is_empty() {
+            return Err(Error::Invalid(format!(
+                "config_json does not match the config schema of {}@{}: {}",
+                version.slug,
+                version.version,
+                problems.join("; ")
+            ))
+            .into());
+        }
+        let (mut runner, _) = self.cp.test_runner()?;
+        let answer = runner
+            .execute_action(self.authorised(run::ExecuteActionRequest {
+                tenant: caller.tenant,
+                trigger: trigger.as_str().into(),
+                event_json: r.event_json,
+                config_json: config.to_string(),
+                module_sha256: version.module_sha256,
+            })?)
+            .await
+            .map_err(from_runner)?;
+        Ok(answer)
+    }
+
+    async fn test_slot(
+        &self,
+        request: Request<pb::TestSlotRequest>,
+    ) -> Result<Response<run::ExecuteResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let trigger: Trigger = r
+            .trigger
+            .parse()
+            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        parse_event(&r.event_json)?;
+        let bindings = self
+            .cp
+            .store
+            .bindings(&caller.tenant)
+            .await?
+            .iter()
+            .filter(|b| b.trigger_name == trigger.as_str() && !b.module_sha256.is_empty())
+            .map(convert::runner_binding)
+            .collect();
+        let (mut runner, _) = self.cp.test_runner()?;
+        let answer = runner
+            .execute_bindings(self.authorised(run::ExecuteBindingsRequest {
+                tenant: caller.tenant,
+                trigger: trigger.as_str().into(),
+                event_json: r.event_json,
+                bindings,
+            })?)
+            .await
+            .map_err(from_runner)?;
+        Ok(answer)
+    }
+}

@@ -1,0 +1,117 @@
+//! Who is calling: the operator (tenants and tokens), a tenant's token
+//! (everything else), or a runner (RunnerSync). Tenant tokens are random
+//! 256-bit secrets; only their SHA-256 is stored.
+
+use crate::Error;
+use crate::store::Store;
+use sha2::{Digest, Sha256};
+use tonic::metadata::MetadataMap;
+
+/// A caller with a tenant token.
+#[derive(Debug, Clone)]
+pub struct TenantCaller {
+    /// The tenant the token belongs to: the only one it sees.
+    pub tenant: String,
+    /// The token's name, recorded as the actor of every change.
+    pub actor: String,
+}
+
+/// The operator's and the runners' shared secrets.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// Empty: tenants cannot be managed over the API.
+    pub operator_token: String,
+    /// Empty: any runner may connect (development only).
+    pub sync_token: String,
+}
+
+/// A fresh token secret.
+pub fn new_secret() -> Result<String, Error> {
+    Ok(format!("act_{}", random_hex(32)?))
+}
+
+/// A fresh public id with `prefix`.
+pub fn new_id(prefix: &str) -> Result<String, Error> {
+    Ok(format!("{prefix}_{}", random_hex(8)?))
+}
+
+fn random_hex(bytes: usize) -> Result<String, Error> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer)
+        .map_err(|e| Error::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(hex::encode(buffer))
+}
+
+/// The stored form of a secret.
+pub fn secret_sha256(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn bearer(metadata: &MetadataMap) -> Option<&str> {
+    metadata
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Compares by hash so that the time taken says nothing about the secret.
+fn same_secret(presented: &str, expected: &str) -> bool {
+    let a = Sha256::digest(presented.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Secrets {
+    /// The call must carry the operator token.
+    pub fn operator(&self, metadata: &MetadataMap) -> Result<(), Error> {
+        if self.operator_token.is_empty() {
+            return Err(Error::PermissionDenied(
+                "tenant management is off: the control plane has no operator_token".into(),
+            ));
+        }
+        match bearer(metadata) {
+            None => Err(Error::Unauthenticated(
+                "missing `authorization: Bearer <operator token>`".into(),
+            )),
+            Some(token) if same_secret(token, &self.operator_token) => Ok(()),
+            Some(_) => Err(Error::PermissionDenied(
+                "managing tenants takes the operator token".into(),
+            )),
+        }
+    }
+
+    /// The call must come from a runner.
+    pub fn runner(&self, metadata: &MetadataMap) -> Result<(), Error> {
+        if self.sync_token.is_empty() {
+            return Ok(());
+        }
+        match bearer(metadata) {
+            Some(token) if same_secret(token, &self.sync_token) => Ok(()),
+            _ => Err(Error::Unauthenticated(
+                "RunnerSync takes `authorization: Bearer <sync token>`".into(),
+            )),
+        }
+    }
+
+    /// The tenant whose token the call carries.
+    pub async fn tenant(&self, store: &Store, metadata: &MetadataMap) -> Result<TenantCaller, Error> {
+        let token = bearer(metadata).ok_or_else(|| {
+            Error::Unauthenticated("missing `authorization: Bearer <tenant token>`".into())
+        })?;
+        if !self.operator_token.is_empty() && same_secret(token, &self.operator_token) {
+            return Err(Error::PermissionDenied(
+                "the operator token manages tenants; call this with a tenant token".into(),
+            ));
+        }
+        let stored = store
+            .token_by_secret(&secret_sha256(token))
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("unknown or revoked token".into()))?;
+        Ok(TenantCaller {
+            tenant: stored.tenant_id,
+            actor: stored.name,
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! The Actions control plane: the management service.
+//!
+//! - [`store`]: every read and write, on SQLite (embedded default) or
+//!   PostgreSQL, with migrations from `migrations/`.
+//! - [`api`]: the gRPC services, one module each: `Tenants` (operator),
+//!   `Actions`, `Flows`, `Tests`, `Audit` (tenant tokens), `RunnerSync`
+//!   (runners).
+//! - [`package`]: external `.tar.gz` packages, checked entry by entry.
+//! - [`schema`]: config schemas and the configs checked against them.
+//! - [`auth`]: operator, tenant and runner credentials.
+//!
+//! Every error is an [`Error`]; `error.rs` is the one place it becomes a
+//! gRPC status.
+
+pub mod api;
+pub mod auth;
+mod error;
+pub mod package;
+pub mod schema;
+mod settings;
+mod state;
+pub mod store;
+
+pub use error::Error;
+pub use settings::{ControlPlaneSettings, TestRunnerSettings};
+pub use state::ControlPlane;

@@ -1,0 +1,66 @@
+//! `actions-control-plane [--config control-plane.toml]`: the management
+//! service, on its own (for a fleet: PostgreSQL, several replicas, runners
+//! watching any of them).
+
+use actions_control_plane::auth::Secrets;
+use actions_control_plane::store::Store;
+use actions_control_plane::{ControlPlane, ControlPlaneSettings, api};
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut config: Option<PathBuf> = std::env::var_os("ACTIONS_CONTROL_PLANE_CONFIG").map(PathBuf::from);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => config = args.next().map(PathBuf::from),
+            "--help" | "-h" => {
+                println!("usage: actions-control-plane [--config control-plane.toml]");
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument {other:?}; usage: actions-control-plane [--config FILE]"),
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let settings = ControlPlaneSettings::load(config.as_deref())?;
+    tokio::runtime::Runtime::new()?.block_on(run(settings))
+}
+
+async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    tokio::spawn(store.clone().follow_other_replicas(settings.database_url.clone()));
+    let secrets = Secrets {
+        operator_token: settings.operator_token.clone(),
+        sync_token: settings.sync_token.clone(),
+    };
+    let cp = ControlPlane::new(store, secrets, settings.cache_dir.clone(), settings.test_runner.as_ref()).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "control plane listening");
+    api::serve(Arc::new(cp), listener, shutdown_signal()).await?;
+    tracing::info!("control plane stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+}

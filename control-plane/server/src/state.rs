@@ -1,0 +1,80 @@
+//! What every service of the control plane shares.
+
+use crate::auth::{Secrets, TenantCaller};
+use crate::store::Store;
+use crate::{Error, TestRunnerSettings};
+use actions_compiler::{CompiledAction, Compiler, SourcePackage};
+use actions_proto::runner::v1::execution_client::ExecutionClient;
+use std::sync::Arc;
+use tonic::transport::{Channel, Endpoint};
+
+/// The control plane's state: the store, the compiler, the secrets, and the
+/// runner test runs go to.
+pub struct ControlPlane {
+    /// The data.
+    pub store: Store,
+    compiler: Arc<Compiler>,
+    /// Operator and runner secrets.
+    pub secrets: Secrets,
+    test_runner: Option<(ExecutionClient<Channel>, String)>,
+}
+
+impl ControlPlane {
+    /// Prepares the compiler (about a second the first time; the plugin's
+    /// machine code is cached in `cache_dir`) off the async threads.
+    pub async fn new(
+        store: Store,
+        secrets: Secrets,
+        cache_dir: Option<std::path::PathBuf>,
+        test_runner: Option<&TestRunnerSettings>,
+    ) -> Result<Self, Error> {
+        let compiler = tokio::task::spawn_blocking(move || Compiler::new(cache_dir.as_deref()))
+            .await
+            .map_err(|e| Error::Internal(format!("preparing the compiler: {e}")))??;
+        let test_runner = match test_runner {
+            None => None,
+            Some(settings) => {
+                let endpoint = Endpoint::from_shared(settings.url.clone()).map_err(|e| {
+                    Error::Config(format!("test_runner.url {:?}: {e}", settings.url))
+                })?;
+                Some((
+                    ExecutionClient::new(endpoint.connect_lazy()),
+                    settings.token.clone(),
+                ))
+            }
+        };
+        Ok(Self {
+            store,
+            compiler: Arc::new(compiler),
+            secrets,
+            test_runner,
+        })
+    }
+
+    /// The tenant of the call's token.
+    pub async fn tenant<T>(&self, request: &tonic::Request<T>) -> Result<TenantCaller, Error> {
+        self.secrets.tenant(&self.store, request.metadata()).await
+    }
+
+    /// Compiles on a blocking thread: compiling is CPU work.
+    pub async fn compile(&self, source: SourcePackage) -> Result<CompiledAction, Error> {
+        let compiler = Arc::clone(&self.compiler);
+        tokio::task::spawn_blocking(move || compiler.compile(&source))
+            .await
+            .map_err(|e| Error::Internal(format!("compiling: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// A client of the runner that test runs go to, with its token.
+    pub fn test_runner(&self) -> Result<(ExecutionClient<Channel>, &str), Error> {
+        self.test_runner
+            .as_ref()
+            .map(|(client, token)| (client.clone(), token.as_str()))
+            .ok_or_else(|| {
+                Error::FailedPrecondition(
+                    "test runs need a runner: set [test_runner] url in the control plane's settings"
+                        .into(),
+                )
+            })
+    }
+}

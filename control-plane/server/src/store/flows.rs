@@ -1,0 +1,414 @@
+//! Bindings of Actions to the trigger slots of a tenant's flows. Positions
+//! in a slot are kept dense (0, 1, 2, ...). Every change bumps the flows
+//! revision and is audited in the same transaction.
+
+use super::actions::StoredVersion;
+use super::audit::{AuditEntry, append};
+use super::{Store, now_ms};
+use super::sql;
+use crate::Error;
+
+/// A binding, with the live version of its major resolved.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredBinding {
+    /// `bnd_...`.
+    pub id: String,
+    /// The slot.
+    pub trigger_name: String,
+    /// 0-based place in the slot.
+    pub position: i64,
+    /// The Action.
+    pub action_slug: String,
+    /// The major it follows.
+    pub major: i64,
+    /// Its config, JSON.
+    pub config: String,
+    /// 1: a failure of this binding lets the flow carry on.
+    pub fail_open: i64,
+    /// When it was attached.
+    pub created_at_ms: i64,
+    /// When it last changed.
+    pub updated_at_ms: i64,
+    /// The live version of its major ('' if none).
+    pub version: String,
+    /// That version's module ('' if none).
+    pub module_sha256: String,
+}
+
+const RESOLVED: &str = "SELECT b.id, b.trigger_name, b.position, b.action_slug, b.major, \
+     b.config, b.fail_open, b.created_at_ms, b.updated_at_ms, \
+     COALESCE(l.version, '') AS version, COALESCE(v.module_sha256, '') AS module_sha256 \
+     FROM bindings b \
+     LEFT JOIN live_versions l ON l.tenant_id = b.tenant_id AND l.slug = b.action_slug \
+         AND l.major = b.major \
+     LEFT JOIN versions v ON v.tenant_id = l.tenant_id AND v.slug = l.slug \
+         AND v.version = l.version \
+     WHERE b.tenant_id = $1";
+
+/// A tenant's bindings in slot order, or only those following `(slug, major)`.
+pub(crate) async fn bindings_of(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    following: Option<(&str, i64)>,
+) -> Result<Vec<StoredBinding>, Error> {
+    let rows = match following {
+        None => {
+            sqlx::query_as(sql(format!("{RESOLVED} ORDER BY b.trigger_name, b.position")))
+                .bind(tenant)
+                .fetch_all(connection)
+                .await?
+        }
+        Some((slug, major)) => {
+            sqlx::query_as(sql(format!(
+                "{RESOLVED} AND b.action_slug = $2 AND b.major = $3 ORDER BY b.trigger_name, b.position"
+            )))
+            .bind(tenant)
+            .bind(slug)
+            .bind(major)
+            .fetch_all(connection)
+            .await?
+        }
+    };
+    Ok(rows)
+}
+
+async fn binding_by_id(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    id: &str,
+) -> Result<StoredBinding, Error> {
+    let found: Option<StoredBinding> = sqlx::query_as(sql(format!("{RESOLVED} AND b.id = $2")))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(connection)
+        .await?;
+    found.ok_or_else(|| Error::NotFound(format!("binding {id:?}")))
+}
+
+/// The live version of `slug`'s `major`, or of its most recently published
+/// major when `major` is `None`.
+async fn live_version(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    slug: &str,
+    major: Option<i64>,
+) -> Result<Option<StoredVersion>, Error> {
+    let columns = "v.slug, v.version, v.major, v.triggers, v.config_schema, v.module_sha256, \
+         v.created_at_ms, v.created_by, v.published_at_ms, 1 AS live, m.plugin_id, \
+         LENGTH(m.wasm) AS wasm_bytes \
+         FROM live_versions l \
+         JOIN versions v ON v.tenant_id = l.tenant_id AND v.slug = l.slug AND v.version = l.version \
+         JOIN modules m ON m.sha256 = v.module_sha256 \
+         WHERE l.tenant_id = $1 AND l.slug = $2";
+    let found = match major {
+        Some(major) => {
+            sqlx::query_as(sql(format!("SELECT {columns} AND l.major = $3")))
+                .bind(tenant)
+                .bind(slug)
+                .bind(major)
+                .fetch_optional(connection)
+                .await?
+        }
+        None => {
+            sqlx::query_as(sql(format!(
+                "SELECT {columns} ORDER BY v.published_at_ms DESC, v.major DESC LIMIT 1"
+            )))
+            .bind(tenant)
+            .bind(slug)
+            .fetch_optional(connection)
+            .await?
+        }
+    };
+    Ok(found)
+}
+
+async fn slot_len(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    trigger: &str,
+) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bindings WHERE tenant_id = $1 AND trigger_name = $2",
+    )
+    .bind(tenant)
+    .bind(trigger)
+    .fetch_one(connection)
+    .await?)
+}
+
+/// Opens a gap at `position` (shifting the rest down one place) or closes
+/// the one there (shifting up), so that positions stay dense.
+async fn shift_from(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    trigger: &str,
+    position: i64,
+    by: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE bindings SET position = position + $1 \
+         WHERE tenant_id = $2 AND trigger_name = $3 AND position >= $4",
+    )
+    .bind(by)
+    .bind(tenant)
+    .bind(trigger)
+    .bind(position)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A binding to attach.
+pub struct NewBinding<'a> {
+    /// `bnd_...`.
+    pub id: &'a str,
+    /// The slot.
+    pub trigger: &'a str,
+    /// The Action.
+    pub slug: &'a str,
+    /// The major to follow; `None`: the most recently published one.
+    pub major: Option<i64>,
+    /// `None`: the end of the slot.
+    pub position: Option<i64>,
+    /// Config, JSON.
+    pub config: &'a str,
+    /// Whether a failure lets the flow carry on.
+    pub fail_open: bool,
+}
+
+impl Store {
+    /// Every binding of a tenant, in slot order.
+    pub async fn bindings(&self, tenant: &str) -> Result<Vec<StoredBinding>, Error> {
+        let mut connection = self.pool().acquire().await?;
+        bindings_of(&mut connection, tenant, None).await
+    }
+
+    /// The live version of an Action's major, as a binding would run it.
+    pub async fn live_version(
+        &self,
+        tenant: &str,
+        slug: &str,
+        major: Option<i64>,
+    ) -> Result<Option<StoredVersion>, Error> {
+        let mut connection = self.pool().acquire().await?;
+        live_version(&mut connection, tenant, slug, major).await
+    }
+
+    /// Attaches an Action to a slot. `check` sees the live version the
+    /// binding would run (in the same transaction) and may refuse.
+    pub async fn attach(
+        &self,
+        tenant: &str,
+        new: NewBinding<'_>,
+        actor: &str,
+        check: impl FnOnce(&StoredVersion) -> Result<(), Error>,
+    ) -> Result<StoredBinding, Error> {
+        let mut change = self.change_flows(tenant).await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
+                .bind(tenant)
+                .bind(new.slug)
+                .fetch_optional(change.tx())
+                .await?;
+        if exists.is_none() {
+            return Err(Error::NotFound(format!("action {:?}", new.slug)));
+        }
+        let live = live_version(change.tx(), tenant, new.slug, new.major)
+            .await?
+            .ok_or_else(|| {
+                Error::FailedPrecondition(match new.major {
+                    Some(major) => format!(
+                        "action {:?} has no published version of major {major}; publish one first",
+                        new.slug
+                    ),
+                    None => format!(
+                        "action {:?} has no published version; publish one first",
+                        new.slug
+                    ),
+                })
+            })?;
+        check(&live)?;
+        let len = slot_len(change.tx(), tenant, new.trigger).await?;
+        let position = new.position.map_or(len, |p| p.min(len));
+        shift_from(change.tx(), tenant, new.trigger, position, 1).await?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO bindings (id, tenant_id, trigger_name, position, action_slug, major, \
+             config, fail_open, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(new.id)
+        .bind(tenant)
+        .bind(new.trigger)
+        .bind(position)
+        .bind(new.slug)
+        .bind(live.major)
+        .bind(new.config)
+        .bind(i64::from(new.fail_open))
+        .bind(now)
+        .execute(change.tx())
+        .await?;
+        append(
+            change.tx(),
+            AuditEntry {
+                tenant,
+                kind: "flow.binding_added",
+                actor,
+                subject: new.id,
+                details: serde_json::json!({
+                    "trigger": new.trigger,
+                    "action": new.slug,
+                    "major": live.major,
+                    "version": live.version,
+                    "position": position,
+                    "fail_open": new.fail_open,
+                }),
+            },
+        )
+        .await?;
+        let stored = binding_by_id(change.tx(), tenant, new.id).await?;
+        change.commit().await?;
+        Ok(stored)
+    }
+
+    /// Moves a binding to `position` in its slot (the end when past it).
+    pub async fn move_binding(
+        &self,
+        tenant: &str,
+        id: &str,
+        position: i64,
+        actor: &str,
+    ) -> Result<StoredBinding, Error> {
+        let mut change = self.change_flows(tenant).await?;
+        let current = binding_by_id(change.tx(), tenant, id).await?;
+        let trigger = current.trigger_name.as_str();
+        // Take it out, close the gap, open one at the new place, put it back.
+        sqlx::query("UPDATE bindings SET position = -1 WHERE id = $1")
+            .bind(id)
+            .execute(change.tx())
+            .await?;
+        shift_from(change.tx(), tenant, trigger, current.position + 1, -1).await?;
+        let len = slot_len(change.tx(), tenant, trigger).await? - 1;
+        let position = position.min(len);
+        shift_from(change.tx(), tenant, trigger, position, 1).await?;
+        sqlx::query("UPDATE bindings SET position = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(position)
+            .bind(now_ms())
+            .bind(id)
+            .execute(change.tx())
+            .await?;
+        append(
+            change.tx(),
+            AuditEntry {
+                tenant,
+                kind: "flow.binding_moved",
+                actor,
+                subject: id,
+                details: serde_json::json!({
+                    "trigger": trigger,
+                    "from": current.position,
+                    "to": position,
+                }),
+            },
+        )
+        .await?;
+        let stored = binding_by_id(change.tx(), tenant, id).await?;
+        change.commit().await?;
+        Ok(stored)
+    }
+
+    /// Changes a binding's config, failure policy or major. `check` sees the
+    /// binding as it is and the live version it would run, and returns the
+    /// config to store.
+    pub async fn update_binding(
+        &self,
+        tenant: &str,
+        id: &str,
+        major: Option<i64>,
+        fail_open: Option<bool>,
+        actor: &str,
+        check: impl FnOnce(&StoredBinding, &StoredVersion) -> Result<String, Error>,
+    ) -> Result<StoredBinding, Error> {
+        let mut change = self.change_flows(tenant).await?;
+        let current = binding_by_id(change.tx(), tenant, id).await?;
+        let major = major.unwrap_or(current.major);
+        let live = live_version(change.tx(), tenant, &current.action_slug, Some(major))
+            .await?
+            .ok_or_else(|| {
+                Error::FailedPrecondition(format!(
+                    "action {:?} has no published version of major {major}; publish one first",
+                    current.action_slug
+                ))
+            })?;
+        let config = check(&current, &live)?;
+        let fail_open = fail_open.unwrap_or(current.fail_open != 0);
+        sqlx::query(
+            "UPDATE bindings SET config = $1, fail_open = $2, major = $3, updated_at_ms = $4 \
+             WHERE id = $5 AND tenant_id = $6",
+        )
+        .bind(&config)
+        .bind(i64::from(fail_open))
+        .bind(major)
+        .bind(now_ms())
+        .bind(id)
+        .bind(tenant)
+        .execute(change.tx())
+        .await?;
+        append(
+            change.tx(),
+            AuditEntry {
+                tenant,
+                kind: "flow.binding_changed",
+                actor,
+                subject: id,
+                details: serde_json::json!({
+                    "trigger": current.trigger_name,
+                    "action": current.action_slug,
+                    "major": { "from": current.major, "to": major },
+                    "fail_open": { "from": current.fail_open != 0, "to": fail_open },
+                    "config_changed": config != current.config,
+                }),
+            },
+        )
+        .await?;
+        let stored = binding_by_id(change.tx(), tenant, id).await?;
+        change.commit().await?;
+        Ok(stored)
+    }
+
+    /// Removes a binding from its slot.
+    pub async fn detach(&self, tenant: &str, id: &str, actor: &str) -> Result<(), Error> {
+        let mut change = self.change_flows(tenant).await?;
+        let current = binding_by_id(change.tx(), tenant, id).await?;
+        sqlx::query("DELETE FROM bindings WHERE id = $1 AND tenant_id = $2")
+            .bind(id)
+            .bind(tenant)
+            .execute(change.tx())
+            .await?;
+        shift_from(
+            change.tx(),
+            tenant,
+            &current.trigger_name,
+            current.position + 1,
+            -1,
+        )
+        .await?;
+        append(
+            change.tx(),
+            AuditEntry {
+                tenant,
+                kind: "flow.binding_removed",
+                actor,
+                subject: id,
+                details: serde_json::json!({
+                    "trigger": current.trigger_name,
+                    "action": current.action_slug,
+                    "position": current.position,
+                }),
+            },
+        )
+        .await?;
+        change.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! The repository: every read and write of the control plane's data, on
+//! SQLite (the embedded default) or PostgreSQL (a fleet), through one set of
+//! queries on sqlx's Any driver. Placeholders are `$1`, `$2`, ... which both
+//! databases accept; the schema differs only where the two must
+//! (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! Every query names the tenant: no function here reads or writes across
+//! tenants except those the runners and the operator use, whose names say so.
+
+mod actions;
+mod audit;
+pub mod flows;
+mod runs;
+mod tenants;
+
+pub use actions::{NewVersion, StoredAction, StoredVersion};
+pub use audit::{AuditEntry, StoredAuditEvent};
+pub use flows::{NewBinding, StoredBinding};
+pub use runs::RunFilter;
+pub use tenants::{StoredTenant, StoredToken};
+
+use crate::Error;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file (or memory) database: the embedded default.
+    Sqlite,
+    /// A server shared by several control-plane replicas.
+    Postgres,
+}
+
+/// The control plane's data.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Writes of this process go one at a time: SQLite allows one writer,
+    /// and on PostgreSQL the revision row serialises them anyway.
+    write_lock: Arc<Mutex<()>>,
+    /// The newest flows revision this process knows of; WatchFlows streams
+    /// wait on it (PostgreSQL notifications from other replicas feed it too).
+    revision: Arc<watch::Sender<u64>>,
+    /// The newest audit or run sequence number stored by this process; Tail waits on it.
+    activity: Arc<watch::Sender<u64>>,
+}
+
+/// A transaction that changes something runners run: it holds the next
+/// revision, and committing it wakes every watcher.
+pub struct FlowChange<'s> {
+    store: &'s Store,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    revision: u64,
+    _guard: tokio::sync::MutexGuard<'s, ()>,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`)
+    /// and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Config(format!(
+                "database_url {url:?}: expected sqlite://<file> or postgres://<server>/<database>"
+            )));
+        };
+        let url = match backend {
+            // Create the file on first start.
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection
+                        .execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|e| Error::Config(format!("connecting to the database: {e}")))?;
+        if backend == Backend::Sqlite && !url.contains(":memory:") {
+            pool.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(|e| Error::Config(format!("setting up SQLite: {e}")))?;
+        }
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("../../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../../migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Config(format!("running the database migrations: {e}")))?;
+        let store = Self {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+            revision: Arc::new(watch::channel(0).0),
+            activity: Arc::new(watch::channel(0).0),
+        };
+        let current = store.current_revision().await?;
+        store.revision.send_replace(current);
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write that does not change what runners run (audit of
+    /// tenants and tokens, for instance).
+    pub(crate) async fn write(
+        &self,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, tokio::sync::MutexGuard<'_, ()>), Error>
+    {
+        let guard = self.write_lock.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok((tx, guard))
+    }
+
+    /// Starts a change of `tenant`'s flows: bumps the revision first, which
+    /// takes the database's write lock for the transaction.
+    pub(crate) async fn change_flows(&self, tenant: &str) -> Result<FlowChange<'_>, Error> {
+        let guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let revision: i64 = sqlx::query_scalar(
+            "UPDATE config_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO flow_changes (revision, tenant_id) VALUES ($1, $2)")
+            .bind(revision)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        Ok(FlowChange {
+            store: self,
+            tx,
+            revision: revision as u64,
+            _guard: guard,
+        })
+    }
+
+    /// The revision of the flows as committed.
+    pub async fn current_revision(&self) -> Result<u64, Error> {
+        let revision: i64 =
+            sqlx::query_scalar("SELECT revision FROM config_revision WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(revision as u64)
+    }
+
+    /// Receives the newest revision known to this process.
+    pub fn watch_revision(&self) -> watch::Receiver<u64> {
+        self.revision.subscribe()
+    }
+
+    /// Tells watchers that another replica committed `revision`.
+    pub fn revision_seen(&self, revision: u64) {
+        self.revision.send_if_modified(|current| {
+            let newer = revision > *current;
+            if newer {
+                *current = revision;
+            }
+            newer
+        });
+    }
+
+    /// Receives a tick whenever an audit event or a run is stored here.
+    pub fn watch_activity(&self) -> watch::Receiver<u64> {
+        self.activity.subscribe()
+    }
+
+    pub(crate) fn activity_seen(&self) {
+        self.activity.send_modify(|n| *n += 1);
+    }
+
+    /// The tenants whose flows changed after `revision`, each with the
+    /// newest revision that changed it, oldest first.
+    pub async fn changes_after(&self, revision: u64) -> Result<Vec<(u64, String)>, Error> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT MAX(revision), tenant_id FROM flow_changes WHERE revision > $1 \
+             GROUP BY tenant_id ORDER BY MAX(revision)",
+        )
+        .bind(revision as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(r, t)| (r as u64, t)).collect())
+    }
+}
+
+impl FlowChange<'_> {
+    /// The transaction, to make the change in.
+    pub(crate) fn tx(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits, then wakes every watcher of this process. On PostgreSQL
+    /// the other replicas learn of it through `NOTIFY`.
+    pub(crate) async fn commit(mut self) -> Result<u64, Error> {
+        if self.store.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('actions_flows', $1)")
+                .bind(self.revision.to_string())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        self.store.revision_seen(self.revision);
+        self.store.activity_seen();
+        Ok(self.revision)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// Follows the revisions other replicas commit (PostgreSQL `LISTEN`), for
+    /// as long as the process lives; watchers also poll, so a lost
+    /// notification delays a change by at most a poll interval.
+    pub async fn follow_other_replicas(self, url: String) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut listener) => {
+                    if let Err(error) = listener.listen("actions_flows").await {
+                        tracing::warn!(%error, "LISTEN actions_flows failed");
+                    } else {
+                        backoff = Duration::from_millis(200);
+                        while let Ok(notification) = listener.recv().await {
+                            if let Ok(revision) = notification.payload().parse::<u64>() {
+                                self.revision_seen(revision);
+                            }
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot listen for other replicas' changes"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// A query put together from this module's constant fragments; values are
+/// always bound, never formatted in.
+pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
