@@ -6,7 +6,6 @@
 //!   receives from them (run records).
 //! - [`catalog`]: the flows and trigger slots both sides agree on.
 
-
 pub mod catalog;
 
 /// `actions.runner.*`

@@ -11,9 +11,7 @@
 
 use crate::RunnerError;
 use crate::slot::SlotRun;
-use actions_proto::controlplane::v1::{
-    self as cp, BindingRecord, RecordLogLine, RunRecord,
-};
+use actions_proto::controlplane::v1::{self as cp, BindingRecord, RecordLogLine, RunRecord};
 use prost::Message as _;
 use serde_json::Value;
 use std::collections::HashSet;

@@ -62,9 +62,14 @@ pub type SyncClient = RunnerSyncClient<InterceptedService<Channel, SyncAuth>>;
 pub struct SyncAuth(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for SyncAuth {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -73,15 +78,14 @@ impl Interceptor for SyncAuth {
 impl ControlPlaneLink {
     /// Connects.
     pub async fn connect(&self) -> Result<SyncClient, SyncError> {
-        let auth = if self.sync_token.is_empty() {
-            None
-        } else {
-            Some(
-                format!("Bearer {}", self.sync_token)
-                    .parse()
-                    .map_err(|_| SyncError::Invalid("sync_token is not a valid header value".into()))?,
-            )
-        };
+        let auth =
+            if self.sync_token.is_empty() {
+                None
+            } else {
+                Some(format!("Bearer {}", self.sync_token).parse().map_err(|_| {
+                    SyncError::Invalid("sync_token is not a valid header value".into())
+                })?)
+            };
         let channel = tonic::transport::Endpoint::from_shared(self.url.clone())
             .map_err(|e| SyncError::Transport(format!("{}: {e}", self.url)))?
             .connect()

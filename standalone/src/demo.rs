@@ -100,7 +100,12 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
         let dir = starters.join(slug);
         let (manifest, files) = read_starter(&dir)?;
         let exists = actions
-            .get_action(with_token(pb::GetActionRequest { slug: (*slug).into() }, token)?)
+            .get_action(with_token(
+                pb::GetActionRequest {
+                    slug: (*slug).into(),
+                },
+                token,
+            )?)
             .await
             .is_ok();
         let version = if exists {
@@ -115,7 +120,12 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
                 )?)
                 .await?
                 .into_inner();
-            listed.versions.into_iter().next().map(|v| v.version).unwrap_or_default()
+            listed
+                .versions
+                .into_iter()
+                .next()
+                .map(|v| v.version)
+                .unwrap_or_default()
         } else {
             let saved = actions
                 .create_action(with_token(

@@ -27,7 +27,11 @@ struct Args {
     #[arg(long, env = "ACTIONS_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
     /// Where the control plane (management API, RunnerSync) listens.
-    #[arg(long, env = "ACTIONS_CONTROL_PLANE_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "ACTIONS_CONTROL_PLANE_LISTEN",
+        default_value = "127.0.0.1:50051"
+    )]
     control_plane_listen: String,
     /// Where the runner (execution API) listens.
     #[arg(long, env = "ACTIONS_RUNNER_LISTEN", default_value = "127.0.0.1:50061")]
@@ -58,7 +62,8 @@ fn random_token(prefix: &str) -> anyhow::Result<String> {
 
 fn load_secrets(path: &Path) -> anyhow::Result<StandaloneSecrets> {
     if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return toml::from_str(&text).with_context(|| format!("{}", path.display()));
     }
     let secrets = StandaloneSecrets {

@@ -106,7 +106,11 @@ impl SourcePackage {
             .into_iter()
             .find(|candidate| files.contains_key(*candidate))
             .map(str::to_owned)
-            .or_else(|| (files.len() == 1).then(|| files.keys().next().cloned()).flatten())
+            .or_else(|| {
+                (files.len() == 1)
+                    .then(|| files.keys().next().cloned())
+                    .flatten()
+            })
             .ok_or_else(|| CompileError::MissingEntry {
                 entry: "src/index.ts".into(),
             })?;

@@ -60,7 +60,10 @@ fn bearer(metadata: &MetadataMap) -> Option<&str> {
 fn same_secret(presented: &str, expected: &str) -> bool {
     let a = Sha256::digest(presented.as_bytes());
     let b = Sha256::digest(expected.as_bytes());
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 impl Secrets {
@@ -96,7 +99,11 @@ impl Secrets {
     }
 
     /// The tenant whose token the call carries.
-    pub async fn tenant(&self, store: &Store, metadata: &MetadataMap) -> Result<TenantCaller, Error> {
+    pub async fn tenant(
+        &self,
+        store: &Store,
+        metadata: &MetadataMap,
+    ) -> Result<TenantCaller, Error> {
         let token = bearer(metadata).ok_or_else(|| {
             Error::Unauthenticated("missing `authorization: Bearer <tenant token>`".into())
         })?;

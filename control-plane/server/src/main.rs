@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let mut config: Option<PathBuf> = std::env::var_os("ACTIONS_CONTROL_PLANE_CONFIG").map(PathBuf::from);
+    let mut config: Option<PathBuf> =
+        std::env::var_os("ACTIONS_CONTROL_PLANE_CONFIG").map(PathBuf::from);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--config" | "-c" => config = args.next().map(PathBuf::from),
@@ -19,13 +20,14 @@ fn main() -> anyhow::Result<()> {
                 println!("usage: actions-control-plane [--config control-plane.toml]");
                 return Ok(());
             }
-            other => anyhow::bail!("unknown argument {other:?}; usage: actions-control-plane [--config FILE]"),
+            other => anyhow::bail!(
+                "unknown argument {other:?}; usage: actions-control-plane [--config FILE]"
+            ),
         }
     }
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let settings = ControlPlaneSettings::load(config.as_deref())?;
@@ -34,12 +36,22 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url).await?;
-    tokio::spawn(store.clone().follow_other_replicas(settings.database_url.clone()));
+    tokio::spawn(
+        store
+            .clone()
+            .follow_other_replicas(settings.database_url.clone()),
+    );
     let secrets = Secrets {
         operator_token: settings.operator_token.clone(),
         sync_token: settings.sync_token.clone(),
     };
-    let cp = ControlPlane::new(store, secrets, settings.cache_dir.clone(), settings.test_runner.as_ref()).await?;
+    let cp = ControlPlane::new(
+        store,
+        secrets,
+        settings.cache_dir.clone(),
+        settings.test_runner.as_ref(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

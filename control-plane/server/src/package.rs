@@ -82,12 +82,19 @@ pub fn unpack(tar_gz: &[u8]) -> Result<Package, Error> {
             continue;
         }
         if kind.is_symlink() || kind.is_hard_link() {
-            return Err(bad(format!("{shown:?} is a link; packages may hold only files and folders")));
+            return Err(bad(format!(
+                "{shown:?} is a link; packages may hold only files and folders"
+            )));
         }
         if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-            return Err(bad(format!("{shown:?} is a device or pipe; packages may hold only files and folders")));
+            return Err(bad(format!(
+                "{shown:?} is a device or pipe; packages may hold only files and folders"
+            )));
         }
-        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() || kind.is_gnu_longname() {
+        if kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions()
+            || kind.is_gnu_longname()
+        {
             continue;
         }
         if !kind.is_file() {
@@ -122,16 +129,20 @@ pub fn unpack(tar_gz: &[u8]) -> Result<Package, Error> {
         Some((path, bytes)) => (path.trim_end_matches("action.json").to_owned(), bytes),
     };
     if root.matches('/').count() > 1 {
-        return Err(bad(format!("action.json is at {root:?}; put it at the root of the archive")));
+        return Err(bad(format!(
+            "action.json is at {root:?}; put it at the root of the archive"
+        )));
     }
     let files: BTreeMap<String, Vec<u8>> = files
         .into_iter()
         .filter_map(|(path, bytes)| path.strip_prefix(&root).map(|p| (p.to_owned(), bytes)))
         .collect();
-    let manifest: Manifest = serde_json::from_slice(&manifest)
-        .map_err(|e| bad(format!("action.json: {e}")))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest).map_err(|e| bad(format!("action.json: {e}")))?;
     if files.is_empty() {
-        return Err(bad("no TypeScript or JavaScript sources beside action.json".into()));
+        return Err(bad(
+            "no TypeScript or JavaScript sources beside action.json".into(),
+        ));
     }
     let source = SourcePackage::with_default_entry(files)?;
     Ok(Package { manifest, source })
@@ -147,9 +158,7 @@ fn checked_path(raw: &[u8]) -> Result<Option<String>, &'static str> {
     let mut parts = Vec::new();
     for component in std::path::Path::new(text).components() {
         match component {
-            Component::Normal(part) => {
-                parts.push(part.to_str().ok_or("the path is not UTF-8")?)
-            }
+            Component::Normal(part) => parts.push(part.to_str().ok_or("the path is not UTF-8")?),
             Component::CurDir => {}
             Component::ParentDir => return Err("paths with '..' are refused"),
             Component::RootDir | Component::Prefix(_) => return Err("absolute paths are refused"),

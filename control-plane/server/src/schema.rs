@@ -29,7 +29,9 @@ impl ConfigSchema {
             ));
         }
         let validator = jsonschema::validator_for(value).map_err(|e| {
-            Error::Invalid(format!("config_schema_json is not a valid JSON Schema: {e}"))
+            Error::Invalid(format!(
+                "config_schema_json is not a valid JSON Schema: {e}"
+            ))
         })?;
         Ok(Self { validator })
     }
@@ -40,7 +42,11 @@ impl ConfigSchema {
             .iter_errors(config)
             .map(|error| {
                 let path = error.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_owned() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path
+                };
                 format!("{path}: {error}")
             })
             .collect()

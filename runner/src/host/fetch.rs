@@ -2,9 +2,9 @@
 //! while the request is in flight; other runs on the same thread go on.
 
 use super::{RunState, read_guest};
+use crate::Method;
 use crate::fetch::{FetchError, FetchRequest};
 use crate::report::{LogLevel, LogOrigin};
-use crate::Method;
 use actions_plugin::HOST_MODULE;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Linker};

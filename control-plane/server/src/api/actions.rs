@@ -108,7 +108,11 @@ struct Save {
 }
 
 impl ActionsApi {
-    async fn save(&self, caller: &TenantCaller, save: Save) -> Result<pb::SaveVersionResponse, Error> {
+    async fn save(
+        &self,
+        caller: &TenantCaller,
+        save: Save,
+    ) -> Result<pb::SaveVersionResponse, Error> {
         check_slug("slug", &save.slug)?;
         let requested = check_version(&save.version)?;
         let (triggers, config_schema) = if save.create.is_some() {
@@ -146,7 +150,7 @@ impl ActionsApi {
             config_schema,
             source,
             javascript: compiled.javascript,
-            module_sha256: hex::encode(compiled.sha256),
+            module_sha256: compiled.sha256,
             wasm: compiled.wasm,
             plugin_id: compiled.plugin_id,
         };
@@ -213,7 +217,13 @@ impl Actions for ActionsApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         check_slug("slug", &r.slug)?;
-        if self.cp.store.action(&caller.tenant, &r.slug).await?.is_none() {
+        if self
+            .cp
+            .store
+            .action(&caller.tenant, &r.slug)
+            .await?
+            .is_none()
+        {
             return Err(Error::NotFound(format!("action {:?}", r.slug)).into());
         }
         let save = Save {
@@ -308,7 +318,13 @@ impl Actions for ActionsApi {
     ) -> Result<Response<pb::ListVersionsResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        if self.cp.store.action(&caller.tenant, &r.slug).await?.is_none() {
+        if self
+            .cp
+            .store
+            .action(&caller.tenant, &r.slug)
+            .await?
+            .is_none()
+        {
             return Err(Error::NotFound(format!("action {:?}", r.slug)).into());
         }
         let size = convert::page_size(r.page_size);
@@ -340,7 +356,8 @@ impl Actions for ActionsApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         let store = &self.cp.store;
-        let not_found = || Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug));
+        let not_found =
+            || Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug));
         let version = store
             .version(&caller.tenant, &r.slug, &r.version)
             .await?
@@ -375,43 +392,49 @@ impl Actions for ActionsApi {
         let published = self
             .cp
             .store
-            .publish(&caller.tenant, &r.slug, &r.version, &caller.actor, |version, following| {
-                let schema = ConfigSchema::parse(&version.config_schema)?.1;
-                let triggers = version.trigger_names();
-                let mut broken = Vec::new();
-                for binding in following {
-                    if !triggers.contains(&binding.trigger_name) {
-                        broken.push(format!(
-                            "{} ({}): the version does not support trigger {}",
-                            binding.id, binding.trigger_name, binding.trigger_name
-                        ));
-                        continue;
+            .publish(
+                &caller.tenant,
+                &r.slug,
+                &r.version,
+                &caller.actor,
+                |version, following| {
+                    let schema = ConfigSchema::parse(&version.config_schema)?.1;
+                    let triggers = version.trigger_names();
+                    let mut broken = Vec::new();
+                    for binding in following {
+                        if !triggers.contains(&binding.trigger_name) {
+                            broken.push(format!(
+                                "{} ({}): the version does not support trigger {}",
+                                binding.id, binding.trigger_name, binding.trigger_name
+                            ));
+                            continue;
+                        }
+                        let config = parse_config(&binding.config)?;
+                        let problems = schema.problems(&config);
+                        if !problems.is_empty() {
+                            broken.push(format!(
+                                "{} ({}): {}",
+                                binding.id,
+                                binding.trigger_name,
+                                problems.join("; ")
+                            ));
+                        }
                     }
-                    let config = parse_config(&binding.config)?;
-                    let problems = schema.problems(&config);
-                    if !problems.is_empty() {
-                        broken.push(format!(
-                            "{} ({}): {}",
-                            binding.id,
-                            binding.trigger_name,
-                            problems.join("; ")
-                        ));
-                    }
-                }
-                if broken.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Error::FailedPrecondition(format!(
-                        "publishing {}@{} would break {} binding(s) that follow major {}; \
+                    if broken.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(Error::FailedPrecondition(format!(
+                            "publishing {}@{} would break {} binding(s) that follow major {}; \
                          fix their config or publish a new major: {}",
-                        version.slug,
-                        version.version,
-                        broken.len(),
-                        version.major,
-                        broken.join(" | ")
-                    )))
-                }
-            })
+                            version.slug,
+                            version.version,
+                            broken.len(),
+                            version.major,
+                            broken.join(" | ")
+                        )))
+                    }
+                },
+            )
             .await?;
         Ok(Response::new(convert::version(published)))
     }

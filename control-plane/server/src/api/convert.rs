@@ -1,6 +1,8 @@
 //! From what the store holds to what the API answers.
 
-use crate::store::{StoredAction, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion};
+use crate::store::{
+    StoredAction, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion,
+};
 use actions_proto::controlplane::v1 as pb;
 
 pub fn tenant(t: StoredTenant) -> pb::Tenant {
@@ -110,5 +112,7 @@ pub fn page_number(token: &str) -> Result<i64, crate::Error> {
         .parse::<i64>()
         .ok()
         .filter(|n| *n >= 0)
-        .ok_or_else(|| crate::Error::Invalid(format!("page_token {token:?} is not one this API gave")))
+        .ok_or_else(|| {
+            crate::Error::Invalid(format!("page_token {token:?} is not one this API gave"))
+        })
 }

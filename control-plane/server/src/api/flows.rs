@@ -35,7 +35,9 @@ fn check_binding(version: &StoredVersion, trigger: &str, config: &str) -> Result
         )));
     }
     let value = parse_config(config)?;
-    let problems = ConfigSchema::parse(&version.config_schema)?.1.problems(&value);
+    let problems = ConfigSchema::parse(&version.config_schema)?
+        .1
+        .problems(&value);
     if !problems.is_empty() {
         return Err(Error::Invalid(format!(
             "config_json does not match the config schema of {}@{}: {}",
@@ -48,7 +50,8 @@ fn check_binding(version: &StoredVersion, trigger: &str, config: &str) -> Result
 }
 
 fn parse_trigger(name: &str) -> Result<Trigger, Error> {
-    name.parse().map_err(|e| Error::Invalid(format!("trigger: {e}")))
+    name.parse()
+        .map_err(|e| Error::Invalid(format!("trigger: {e}")))
 }
 
 fn major(value: Option<u64>) -> Result<Option<i64>, Error> {
@@ -124,7 +127,12 @@ impl Flows for FlowsApi {
         let stored = self
             .cp
             .store
-            .move_binding(&caller.tenant, &r.binding_id, i64::from(r.position), &caller.actor)
+            .move_binding(
+                &caller.tenant,
+                &r.binding_id,
+                i64::from(r.position),
+                &caller.actor,
+            )
             .await?;
         Ok(Response::new(convert::binding(stored)))
     }

@@ -36,8 +36,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<ActionsServer<ActionsApi>>().await;
-    health_reporter.set_serving::<RunnerSyncServer<RunnerSyncApi>>().await;
+    health_reporter
+        .set_serving::<ActionsServer<ActionsApi>>()
+        .await;
+    health_reporter
+        .set_serving::<RunnerSyncServer<RunnerSyncApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(actions_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

@@ -32,7 +32,11 @@ impl Tenants for TenantsApi {
         self.cp.secrets.operator(request.metadata())?;
         let r = request.into_inner();
         check_slug("id", &r.id)?;
-        let name = if r.name.trim().is_empty() { r.id.clone() } else { r.name };
+        let name = if r.name.trim().is_empty() {
+            r.id.clone()
+        } else {
+            r.name
+        };
         let tenant = self.cp.store.create_tenant(&r.id, &name, OPERATOR).await?;
         Ok(Response::new(convert::tenant(tenant)))
     }
@@ -75,7 +79,13 @@ impl Tenants for TenantsApi {
         let token = self
             .cp
             .store
-            .create_token(&new_id("tok")?, &r.tenant, r.name.trim(), &secret_sha256(&secret), OPERATOR)
+            .create_token(
+                &new_id("tok")?,
+                &r.tenant,
+                r.name.trim(),
+                &secret_sha256(&secret),
+                OPERATOR,
+            )
             .await?;
         Ok(Response::new(pb::CreateTokenResponse {
             token: Some(convert::token(token)),

@@ -25,9 +25,9 @@ impl TestsApi {
         let (_, token) = self.cp.test_runner()?;
         let mut request = Request::new(message);
         if !token.is_empty() {
-            let value = format!("Bearer {token}")
-                .parse()
-                .map_err(|_| Error::Config("test_runner.token is not a valid header value".into()))?;
+            let value = format!("Bearer {token}").parse().map_err(|_| {
+                Error::Config("test_runner.token is not a valid header value".into())
+            })?;
             request.metadata_mut().insert("authorization", value);
         }
         Ok(request)
@@ -71,12 +71,22 @@ impl Tests for TestsApi {
         parse_event(&r.event_json)?;
         let store = &self.cp.store;
         let version = if r.version.is_empty() {
-            store.versions(&caller.tenant, &r.slug, 0, 1).await?.into_iter().next()
+            store
+                .versions(&caller.tenant, &r.slug, 0, 1)
+                .await?
+                .into_iter()
+                .next()
         } else {
             store.version(&caller.tenant, &r.slug, &r.version).await?
         }
-        .ok_or_else(|| Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug)))?;
-        if !version.trigger_names().iter().any(|t| t == trigger.as_str()) {
+        .ok_or_else(|| {
+            Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug))
+        })?;
+        if !version
+            .trigger_names()
+            .iter()
+            .any(|t| t == trigger.as_str())
+        {
             return Err(Error::FailedPrecondition(format!(
                 "action {:?} version {} is not compatible with trigger {trigger}; it supports: {}",
                 version.slug,
@@ -86,7 +96,9 @@ impl Tests for TestsApi {
             .into());
         }
         let config = parse_config(&r.config_json)?;
-        let problems = ConfigSchema::parse(&version.config_schema)?.1.problems(&config);
+        let problems = ConfigSchema::parse(&version.config_schema)?
+            .1
+            .problems(&config);
         if !problems.is_empty() {
             return Err(Error::Invalid(format!(
                 "config_json does not match the config schema of {}@{}: {}",

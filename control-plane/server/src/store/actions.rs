@@ -3,8 +3,8 @@
 
 use super::audit::{AuditEntry, append};
 use super::flows::StoredBinding;
-use super::{Store, now_ms};
 use super::sql;
+use super::{Store, now_ms};
 use crate::Error;
 use semver::Version;
 
@@ -338,9 +338,10 @@ impl Store {
         .bind(version)
         .fetch_optional(change.tx())
         .await?;
-        let stored =
-            stored.ok_or_else(|| Error::NotFound(format!("version {version:?} of action {slug:?}")))?;
-        let following = super::flows::bindings_of(change.tx(), tenant, Some((slug, stored.major))).await?;
+        let stored = stored
+            .ok_or_else(|| Error::NotFound(format!("version {version:?} of action {slug:?}")))?;
+        let following =
+            super::flows::bindings_of(change.tx(), tenant, Some((slug, stored.major))).await?;
         check(&stored, &following)?;
         let now = now_ms();
         sqlx::query(
@@ -485,7 +486,10 @@ mod tests {
     fn versions_only_go_forward() {
         let v = |s: &str| Version::parse(s).expect("semver");
         assert_eq!(next_version(None, None, "a").ok(), Some(v("0.1.0")));
-        assert_eq!(next_version(Some(&v("1.2.3")), None, "a").ok(), Some(v("1.2.4")));
+        assert_eq!(
+            next_version(Some(&v("1.2.3")), None, "a").ok(),
+            Some(v("1.2.4"))
+        );
         assert_eq!(
             next_version(Some(&v("1.2.3")), Some(&v("2.0.0")), "a").ok(),
             Some(v("2.0.0"))

@@ -1,8 +1,8 @@
 //! The append-only audit trail: one row per change, written in the
 //! transaction that makes the change.
 
-use super::{Store, now_ms};
 use super::sql;
+use super::{Store, now_ms};
 use crate::Error;
 
 /// A change to record.
@@ -69,7 +69,11 @@ impl Store {
         before_seq: i64,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Error> {
-        let before = if before_seq <= 0 { i64::MAX } else { before_seq };
+        let before = if before_seq <= 0 {
+            i64::MAX
+        } else {
+            before_seq
+        };
         let rows = sqlx::query_as(sql(format!(
             "SELECT {COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq < $2 \
              AND ($3 = '' OR kind = $3) ORDER BY seq DESC LIMIT $4"

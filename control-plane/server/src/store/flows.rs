@@ -4,8 +4,8 @@
 
 use super::actions::StoredVersion;
 use super::audit::{AuditEntry, append};
-use super::{Store, now_ms};
 use super::sql;
+use super::{Store, now_ms};
 use crate::Error;
 
 /// A binding, with the live version of its major resolved.
@@ -53,21 +53,21 @@ pub(crate) async fn bindings_of(
 ) -> Result<Vec<StoredBinding>, Error> {
     let rows = match following {
         None => {
-            sqlx::query_as(sql(format!("{RESOLVED} ORDER BY b.trigger_name, b.position")))
-                .bind(tenant)
-                .fetch_all(connection)
-                .await?
-        }
-        Some((slug, major)) => {
             sqlx::query_as(sql(format!(
-                "{RESOLVED} AND b.action_slug = $2 AND b.major = $3 ORDER BY b.trigger_name, b.position"
+                "{RESOLVED} ORDER BY b.trigger_name, b.position"
             )))
             .bind(tenant)
-            .bind(slug)
-            .bind(major)
             .fetch_all(connection)
             .await?
         }
+        Some((slug, major)) => sqlx::query_as(sql(format!(
+            "{RESOLVED} AND b.action_slug = $2 AND b.major = $3 ORDER BY b.trigger_name, b.position"
+        )))
+        .bind(tenant)
+        .bind(slug)
+        .bind(major)
+        .fetch_all(connection)
+        .await?,
     };
     Ok(rows)
 }

@@ -141,8 +141,13 @@ impl Store {
     /// tenants and tokens, for instance).
     pub(crate) async fn write(
         &self,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, tokio::sync::MutexGuard<'_, ()>), Error>
-    {
+    ) -> Result<
+        (
+            sqlx::Transaction<'static, sqlx::Any>,
+            tokio::sync::MutexGuard<'_, ()>,
+        ),
+        Error,
+    > {
         let guard = self.write_lock.lock().await;
         let tx = self.pool.begin().await?;
         Ok((tx, guard))
@@ -173,10 +178,9 @@ impl Store {
 
     /// The revision of the flows as committed.
     pub async fn current_revision(&self) -> Result<u64, Error> {
-        let revision: i64 =
-            sqlx::query_scalar("SELECT revision FROM config_revision WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?;
+        let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(revision as u64)
     }
 

@@ -77,7 +77,11 @@ impl Store {
         before_seq: i64,
         limit: u32,
     ) -> Result<Vec<(i64, RunRecord)>, Error> {
-        let before = if before_seq <= 0 { i64::MAX } else { before_seq };
+        let before = if before_seq <= 0 {
+            i64::MAX
+        } else {
+            before_seq
+        };
         let until = if filter.until_ms == 0 {
             i64::MAX
         } else {

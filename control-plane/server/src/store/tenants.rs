@@ -1,8 +1,8 @@
 //! Tenants and their tokens. Only the SHA-256 of a token's secret is stored.
 
 use super::audit::{AuditEntry, append};
-use super::{Store, now_ms};
 use super::sql;
+use super::{Store, now_ms};
 use crate::Error;
 
 /// A tenant as stored.
@@ -48,7 +48,9 @@ impl Store {
             .fetch_optional(change.tx())
             .await?;
         if exists.is_some() {
-            return Err(Error::AlreadyExists(format!("tenant {id:?} exists already")));
+            return Err(Error::AlreadyExists(format!(
+                "tenant {id:?} exists already"
+            )));
         }
         let tenant = StoredTenant {
             id: id.to_owned(),

@@ -1,0 +1,380 @@
+//! A control plane and a runner, each on a real socket, on SQLite or on a
+//! PostgreSQL database made for the test and dropped after it.
+
+use actions_control_plane::auth::Secrets;
+use actions_control_plane::store::Store;
+use actions_control_plane::{ControlPlane, TestRunnerSettings, api};
+use actions_proto::controlplane::v1::{
+    self as pb, actions_client::ActionsClient, audit_client::AuditClient,
+    flows_client::FlowsClient, tenants_client::TenantsClient, tests_client::TestsClient,
+};
+use actions_proto::runner::v1::{
+    ExecuteRequest, ExecuteResponse, execution_client::ExecutionClient,
+};
+use actions_runner::service::{RunnerSettings, RunnerState};
+use sqlx::Connection as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Request;
+use tonic::transport::Channel;
+
+pub const OPERATOR: &str = "operator-secret-for-tests";
+pub const RUNNER_TOKEN: &str = "runner-secret-for-tests";
+const SYNC_TOKEN: &str = "sync-secret-for-tests";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests make their databases on, e.g.
+/// `postgres://postgres@127.0.0.1:5432`. Without it the PostgreSQL tests
+/// say they were skipped, unless `ACTIONS_REQUIRE_POSTGRES=1`, which CI sets.
+fn postgres_server() -> Option<String> {
+    let url = std::env::var("ACTIONS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("ACTIONS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("ACTIONS_REQUIRE_POSTGRES=1 but ACTIONS_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// A database of one test's own, dropped when the test ends (even by panic).
+struct PostgresDatabase {
+    server: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    async fn create(server: &str) -> Self {
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).expect("random");
+        let name = format!("actions_test_{}", hex::encode(bytes));
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .expect("connect to the PostgreSQL server");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        Self {
+            server: server.to_owned(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) =
+                    sqlx::PgConnection::connect(&format!("{server}/postgres")).await
+                {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct Harness {
+    pub cp: Channel,
+    pub runner: Channel,
+    pub webhooks: Arc<Mutex<Vec<String>>>,
+    pub webhook_url: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+    _database: Option<PostgresDatabase>,
+}
+
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+}
+
+pub fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+impl Harness {
+    /// Starts both; `None` when the database is PostgreSQL and no server was given.
+    pub async fn start(db: Db) -> Option<Self> {
+        // RUST_LOG=info shows what the control plane and the runner say.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let data = tempfile::tempdir().expect("temp dir");
+        let (url, database) = match db {
+            Db::Sqlite => (
+                format!("sqlite://{}", data.path().join("cp.db").display()),
+                None,
+            ),
+            Db::Postgres => {
+                let Some(server) = postgres_server() else {
+                    eprintln!("skipped: set ACTIONS_TEST_POSTGRES_URL to run this on PostgreSQL");
+                    return None;
+                };
+                let database = PostgresDatabase::create(&server).await;
+                (database.url(), Some(database))
+            }
+        };
+        let cp_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let runner_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let cp_address = cp_listener.local_addr().expect("address");
+        let runner_address = runner_listener.local_addr().expect("address");
+        let store = Store::connect(&url).await.expect("connect and migrate");
+        tokio::spawn(store.clone().follow_other_replicas(url.clone()));
+        let control_plane = ControlPlane::new(
+            store,
+            Secrets {
+                operator_token: OPERATOR.into(),
+                sync_token: SYNC_TOKEN.into(),
+            },
+            Some(cache_dir()),
+            Some(&TestRunnerSettings {
+                url: format!("http://{runner_address}"),
+                token: RUNNER_TOKEN.into(),
+            }),
+        )
+        .await
+        .expect("control plane");
+        let modules = data.path().join("modules");
+        std::fs::create_dir_all(&modules).expect("modules dir");
+        let settings: RunnerSettings = toml::from_str(&format!(
+            "listen = {listen:?}\ntoken = {RUNNER_TOKEN:?}\ncontrol_plane = {cp:?}\n\
+             sync_token = {SYNC_TOKEN:?}\nmodules_dir = {modules:?}\ncache_dir = {cache:?}\n\
+             runner_id = \"test-runner\"\n[records]\nspool_dir = {spool:?}\n\
+             [fetch]\nallow_cidrs = [\"127.0.0.1/32\"]\n",
+            listen = runner_address.to_string(),
+            cp = format!("http://{cp_address}"),
+            modules = modules.display().to_string(),
+            cache = cache_dir().display().to_string(),
+            spool = data.path().join("spool").display().to_string(),
+        ))
+        .expect("runner settings");
+        let runner = tokio::task::spawn_blocking(move || RunnerState::new(settings))
+            .await
+            .expect("join")
+            .expect("runner");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let (webhook_url, webhooks) = webhook_sink().await;
+        let tasks = vec![
+            tokio::spawn({
+                let stopped = stopped.clone();
+                async move {
+                    api::serve(Arc::new(control_plane), cp_listener, until(stopped))
+                        .await
+                        .expect("control plane serves");
+                }
+            }),
+            tokio::spawn(async move {
+                actions_runner::service::serve(runner, runner_listener, until(stopped))
+                    .await
+                    .expect("runner serves");
+            }),
+        ];
+        let connect = |address: std::net::SocketAddr| async move {
+            Channel::from_shared(format!("http://{address}"))
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect")
+        };
+        Some(Self {
+            cp: connect(cp_address).await,
+            runner: connect(runner_address).await,
+            webhooks,
+            webhook_url,
+            stop,
+            tasks,
+            _data: data,
+            _database: database,
+        })
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+
+    pub fn tenants(&self) -> TenantsClient<Channel> {
+        TenantsClient::new(self.cp.clone())
+    }
+    pub fn actions(&self) -> ActionsClient<Channel> {
+        ActionsClient::new(self.cp.clone())
+    }
+    pub fn flows(&self) -> FlowsClient<Channel> {
+        FlowsClient::new(self.cp.clone())
+    }
+    pub fn tests(&self) -> TestsClient<Channel> {
+        TestsClient::new(self.cp.clone())
+    }
+    pub fn audit(&self) -> AuditClient<Channel> {
+        AuditClient::new(self.cp.clone())
+    }
+
+    /// A tenant and a token for it.
+    pub async fn tenant(&self, id: &str) -> String {
+        self.tenants()
+            .create_tenant(auth(
+                pb::CreateTenantRequest {
+                    id: id.into(),
+                    name: format!("Tenant {id}"),
+                },
+                OPERATOR,
+            ))
+            .await
+            .expect("create tenant");
+        self.tenants()
+            .create_token(auth(
+                pb::CreateTokenRequest {
+                    tenant: id.into(),
+                    name: format!("{id}-dev"),
+                },
+                OPERATOR,
+            ))
+            .await
+            .expect("create token")
+            .into_inner()
+            .secret
+    }
+
+    /// Calls the runner's Execute, as an auth backend does.
+    pub async fn execute(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        event_json: &str,
+    ) -> Result<ExecuteResponse, tonic::Status> {
+        ExecutionClient::new(self.runner.clone())
+            .execute(auth(
+                ExecuteRequest {
+                    tenant: tenant.into(),
+                    trigger: trigger.into(),
+                    event_json: event_json.into(),
+                    ..ExecuteRequest::default()
+                },
+                RUNNER_TOKEN,
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Executes until the runner runs exactly `bindings` (in order) at the
+    /// slot: changes reach runners through their watch stream.
+    pub async fn execute_when(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        event_json: &str,
+        bindings: &[&str],
+    ) -> ExecuteResponse {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let answer = self.execute(tenant, trigger, event_json).await;
+            if let Ok(response) = &answer {
+                let ran: Vec<&str> = response
+                    .bindings
+                    .iter()
+                    .map(|b| b.binding_id.as_str())
+                    .collect();
+                if ran == bindings {
+                    return answer.expect("checked");
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the runner never ran {bindings:?} at {trigger}; last answer: {answer:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+pub fn auth<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+/// An HTTP server on loopback that keeps every request body it receives.
+async fn webhook_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&received);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buffer).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .and_then(|v| v.trim().parse::<usize>().ok())
+                            })
+                            .unwrap_or(0);
+                        if buffer.len() >= end + 4 + length {
+                            seen.lock().expect("lock").push(text[end + 4..].to_owned());
+                            break;
+                        }
+                    }
+                }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, received)
+}

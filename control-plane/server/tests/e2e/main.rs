@@ -1,0 +1,47 @@
+//! End-to-end: the control plane and a runner over real sockets, the same
+//! suite on SQLite and on PostgreSQL.
+
+mod harness;
+mod scenarios;
+
+/// Runs `scenario` on SQLite and on PostgreSQL, as two tests.
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let harness = crate::harness::Harness::start(crate::harness::Db::Sqlite)
+                        .await
+                        .expect("SQLite always runs");
+                    crate::scenarios::$scenario(&harness).await;
+                    harness.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let Some(harness) =
+                        crate::harness::Harness::start(crate::harness::Db::Postgres).await
+                    else {
+                        return;
+                    };
+                    crate::scenarios::$scenario(&harness).await;
+                    harness.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(
+    the_product_guides_patterns_end_to_end,
+    a_schema_breaking_publish_is_refused,
+    every_rpc_refuses_another_tenants_data,
+    versions_are_compiled_immutable_and_only_go_forward,
+    bindings_move_change_and_detach,
+    test_runs_use_the_sandbox_and_change_no_flow,
+    packages_upload_and_hostile_archives_are_refused,
+);
