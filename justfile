@@ -14,13 +14,20 @@ default:
 build:
     cargo build --locked --release --workspace
 
-# Every check CI runs: the plugin rebuilds to the committed bytes, fmt, clippy, then every test.
+# Every check CI runs: the plugin rebuilds to the committed bytes, fmt, clippy, then every test,
+# the control plane's on SQLite and on PostgreSQL (started, or installed, by scripts/ensure-postgres.sh).
 test: plugin-check lint
-    cargo test --locked --release --workspace
+    ACTIONS_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh) ACTIONS_REQUIRE_POSTGRES=1 \
+        cargo test --locked --release --workspace
 
-# Start a runner on 127.0.0.1:50061 with a demo tenant that has the starters attached (Ctrl-C stops it).
+# Start the control plane and one runner in one process, on SQLite in data/, with a demo tenant whose
+# starters are published and attached (Ctrl-C stops it).
 demo: build
-    scripts/demo-runner.sh
+    {{target}}/release/actions-standalone --demo
+
+# The same, without the demo tenant.
+serve: build
+    {{target}}/release/actions-standalone
 
 # The CLI walk-through: compile the starters and run them against their events in the sandbox.
 cli-demo: build
