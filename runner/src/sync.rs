@@ -125,7 +125,6 @@ async fn watch_once(
         .await?
         .into_inner();
     while let Some(update) = updates.message().await? {
-        *backoff = Duration::from_millis(100);
         let revision = update.revision;
         let next = apply(&state.current_flows().snapshot, update)?;
         fetch_missing_modules(&mut client, &next, state.modules_dir()).await?;
@@ -134,6 +133,9 @@ async fn watch_once(
             .await
             .map_err(|e| SyncError::Invalid(e.to_string()))?
             .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        // Only an applied update proves the link healthy: one that keeps
+        // failing must not retry at full speed.
+        *backoff = Duration::from_millis(100);
         tracing::info!(revision, "flows applied");
     }
     Ok(())
