@@ -25,16 +25,13 @@ fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let settings = ControlPlaneSettings::load(config.as_deref())?;
     tokio::runtime::Runtime::new()?.block_on(run(settings))
 }
 
 async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
+    let _telemetry = actions_telemetry::init("actions-control-plane")
+        .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
     let store = Store::connect(&settings.database_url).await?;
     tokio::spawn(
         store

@@ -12,13 +12,19 @@ use tonic::{Request, Response, Status};
 /// The `Audit` service.
 pub struct AuditApi {
     cp: Arc<ControlPlane>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AuditApi {
-    /// Serves `cp`.
-    pub fn new(cp: Arc<ControlPlane>) -> Self {
-        Self { cp }
+    /// Serves `cp`; streams end when `stopping` turns true.
+    pub fn new(cp: Arc<ControlPlane>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self { cp, stopping }
     }
+}
+
+/// What open streams end with when the control plane stops.
+pub(super) fn shutting_down() -> Status {
+    Status::unavailable("the control plane is shutting down; reconnect")
 }
 
 /// How often a tail looks for what other replicas stored.
@@ -130,6 +136,7 @@ impl Audit for AuditApi {
         let mut audit_seq = store.last_audit_seq().await?;
         let mut run_seq = store.last_run_seq().await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             let mut activity = store.watch_activity();
             loop {
@@ -169,6 +176,10 @@ impl Audit for AuditApi {
                     _ = activity.changed() => {}
                     _ = tokio::time::sleep(TAIL_POLL) => {}
                     _ = sender.closed() => return,
+                    () = super::until_stopping(&mut stopping) => {
+                        let _ = sender.send(Err(shutting_down())).await;
+                        return;
+                    }
                 }
             }
         });

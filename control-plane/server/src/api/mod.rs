@@ -28,6 +28,15 @@ const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The largest answer (a module to a runner, a version's source).
 const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
+/// Resolves once the server is stopping (never, if it cannot tell).
+async fn until_stopping(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*stopping.borrow_and_update() {
+        if stopping.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Serves every service of `cp` on `listener` until `shutdown`, then lets
 /// calls in flight finish.
 pub async fn serve(
@@ -35,6 +44,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    // Streams (WatchFlows, Tail) never end on their own: they end when this
+    // turns true, so that a graceful shutdown does not wait on them and
+    // runners reconnect to another replica at once.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<ActionsServer<ActionsApi>>()
@@ -70,8 +87,13 @@ pub async fn serve(
         .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(TestsServer::new(TestsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(AuditServer::new(AuditApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(RunnerSyncServer::new(RunnerSyncApi::new(cp))))
+        .add_service(sized!(AuditServer::new(AuditApi::new(
+            Arc::clone(&cp),
+            stopped.clone()
+        ))))
+        .add_service(sized!(RunnerSyncServer::new(RunnerSyncApi::new(
+            cp, stopped
+        ))))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| Error::Config(format!("serving: {e}")))

@@ -17,12 +17,13 @@ use tonic::{Request, Response, Status, Streaming};
 /// The `RunnerSync` service.
 pub struct RunnerSyncApi {
     cp: Arc<ControlPlane>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RunnerSyncApi {
-    /// Serves `cp`.
-    pub fn new(cp: Arc<ControlPlane>) -> Self {
-        Self { cp }
+    /// Serves `cp`; streams end when `stopping` turns true.
+    pub fn new(cp: Arc<ControlPlane>, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self { cp, stopping }
     }
 }
 
@@ -79,6 +80,7 @@ impl RunnerSync for RunnerSyncApi {
         let current = store.current_revision().await?;
         tracing::info!(runner = %r.runner_id, after = r.after_revision, current, "runner watching flows");
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             let mut revision = r.after_revision;
             // A runner that is new, or ahead of this database (it was reset), starts over.
@@ -128,6 +130,10 @@ impl RunnerSync for RunnerSyncApi {
                     _ = watch.changed() => {}
                     _ = tokio::time::sleep(WATCH_POLL) => {}
                     _ = sender.closed() => return,
+                    () = super::until_stopping(&mut stopping) => {
+                        let _ = sender.send(Err(super::audit::shutting_down())).await;
+                        return;
+                    }
                 }
             }
         });

@@ -104,8 +104,10 @@ pub struct Harness {
     pub runner: Channel,
     pub webhooks: Arc<Mutex<Vec<String>>>,
     pub webhook_url: String,
-    stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop_control_plane: tokio::sync::watch::Sender<bool>,
+    stop_runner: tokio::sync::watch::Sender<bool>,
+    control_plane_task: tokio::task::JoinHandle<()>,
+    runner_task: tokio::task::JoinHandle<()>,
     _data: tempfile::TempDir,
     _database: Option<PostgresDatabase>,
 }
@@ -183,26 +185,22 @@ impl Harness {
             .await
             .expect("join")
             .expect("runner");
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (stop_control_plane, cp_stopped) = tokio::sync::watch::channel(false);
+        let (stop_runner, runner_stopped) = tokio::sync::watch::channel(false);
         let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
         let (webhook_url, webhooks) = webhook_sink().await;
-        let tasks = vec![
-            tokio::spawn({
-                let stopped = stopped.clone();
-                async move {
-                    api::serve(Arc::new(control_plane), cp_listener, until(stopped))
-                        .await
-                        .expect("control plane serves");
-                }
-            }),
-            tokio::spawn(async move {
-                actions_runner::service::serve(runner, runner_listener, until(stopped))
-                    .await
-                    .expect("runner serves");
-            }),
-        ];
+        let control_plane_task = tokio::spawn(async move {
+            api::serve(Arc::new(control_plane), cp_listener, until(cp_stopped))
+                .await
+                .expect("control plane serves");
+        });
+        let runner_task = tokio::spawn(async move {
+            actions_runner::service::serve(runner, runner_listener, until(runner_stopped))
+                .await
+                .expect("runner serves");
+        });
         let connect = |address: std::net::SocketAddr| async move {
             Channel::from_shared(format!("http://{address}"))
                 .expect("url")
@@ -215,18 +213,28 @@ impl Harness {
             runner: connect(runner_address).await,
             webhooks,
             webhook_url,
-            stop,
-            tasks,
+            stop_control_plane,
+            stop_runner,
+            control_plane_task,
+            runner_task,
             _data: data,
             _database: database,
         })
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
+    /// Stops the control plane first, while the runner still watches it:
+    /// a graceful shutdown must not wait for the runner's stream to end.
+    pub async fn stop(self) {
+        let _ = self.stop_control_plane.send(true);
+        tokio::time::timeout(Duration::from_secs(5), self.control_plane_task)
+            .await
+            .expect("the control plane stops while a runner is watching it")
+            .expect("the control plane task ends cleanly");
+        let _ = self.stop_runner.send(true);
+        tokio::time::timeout(Duration::from_secs(10), self.runner_task)
+            .await
+            .expect("the runner stops")
+            .expect("the runner task ends cleanly");
     }
 
     pub fn tenants(&self) -> TenantsClient<Channel> {

@@ -326,6 +326,16 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
     )
     .await;
     assert!(by_flow.iter().all(|r| r.trigger == POST_CREATE));
+    let started = denies[0].started_at_ms;
+    let window = |since_ms, until_ms| pb::ListRunsRequest {
+        since_ms,
+        until_ms,
+        decision: "deny".into(),
+        ..Default::default()
+    };
+    assert_eq!(runs(h, &token, window(started, started + 1)).await.len(), 1);
+    assert!(runs(h, &token, window(started + 1, 0)).await.is_empty());
+    assert!(runs(h, &token, window(0, started)).await.is_empty());
     let run = h
         .audit()
         .get_run(auth(
