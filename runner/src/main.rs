@@ -33,24 +33,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "runner listening");
-    serve(state, listener, shutdown_signal()).await?;
+    serve(state, listener, actions_telemetry::shutdown_signal()).await?;
     tracing::info!("runner stopped; in-flight calls drained");
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: draining in-flight calls");
 }

@@ -96,7 +96,7 @@ fn save_secrets(path: &Path, secrets: &StandaloneSecrets) -> anyhow::Result<()> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let _telemetry = actions_runner::telemetry::init("actions-standalone")
+    let _telemetry = actions_telemetry::init("actions-standalone")
         .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
@@ -171,8 +171,7 @@ async fn main() -> anyhow::Result<()> {
     }
     print_welcome(&args, &data, cp_address, runner_address, &secrets);
 
-    shutdown_signal().await;
-    tracing::info!("shutting down: draining in-flight calls");
+    actions_telemetry::shutdown_signal().await;
     let _ = stop.send(true);
     cp_task.await??;
     runner_task.await??;
@@ -213,20 +212,4 @@ fn print_welcome(
     }
     println!();
     println!("Ctrl-C stops both (in-flight calls finish first).");
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
 }

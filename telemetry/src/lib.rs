@@ -1,7 +1,7 @@
-//! Logging, traces and metrics for every Actions binary: logs to stderr
-//! (`RUST_LOG`), and spans and metrics over OTLP/gRPC when the standard
-//! `OTEL_*` variables say so. Libraries record through `tracing` and the
-//! global OpenTelemetry API, which do nothing until a binary calls [`init`].
+//! What every Actions binary shares: logs to stderr (`RUST_LOG`), spans and
+//! metrics over OTLP/gRPC when the standard `OTEL_*` variables say so, and
+//! the signal to stop on. Libraries record through `tracing` and the global
+//! OpenTelemetry API, which do nothing until a binary calls [`init`].
 
 use opentelemetry::global;
 use opentelemetry::propagation::Extractor;
@@ -117,4 +117,21 @@ pub fn init(
         .with(otel_layer)
         .try_init()?;
     Ok(Telemetry { tracer, meter })
+}
+
+/// Resolves on Ctrl-C or SIGTERM: when a binary should drain and stop.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight calls");
 }

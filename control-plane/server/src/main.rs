@@ -53,23 +53,7 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     tracing::info!(address = %listener.local_addr()?, "control plane listening");
-    api::serve(Arc::new(cp), listener, shutdown_signal()).await?;
+    api::serve(Arc::new(cp), listener, actions_telemetry::shutdown_signal()).await?;
     tracing::info!("control plane stopped");
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
 }

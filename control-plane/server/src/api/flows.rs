@@ -24,7 +24,11 @@ impl FlowsApi {
 
 /// Checks that `version` can run at `trigger` with `config`; returns the
 /// config as it will be stored.
-fn check_binding(version: &StoredVersion, trigger: &str, config: &str) -> Result<String, Error> {
+pub(super) fn check_binding(
+    version: &StoredVersion,
+    trigger: &str,
+    config: &str,
+) -> Result<String, Error> {
     let triggers = version.trigger_names();
     if !triggers.iter().any(|t| t == trigger) {
         return Err(Error::FailedPrecondition(format!(

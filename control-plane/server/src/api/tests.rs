@@ -2,7 +2,6 @@
 //! test runs and never touching flows.
 
 use super::convert;
-use crate::schema::{ConfigSchema, parse_config};
 use crate::{ControlPlane, Error};
 use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
@@ -82,39 +81,14 @@ impl Tests for TestsApi {
         .ok_or_else(|| {
             Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug))
         })?;
-        if !version
-            .trigger_names()
-            .iter()
-            .any(|t| t == trigger.as_str())
-        {
-            return Err(Error::FailedPrecondition(format!(
-                "action {:?} version {} is not compatible with trigger {trigger}; it supports: {}",
-                version.slug,
-                version.version,
-                version.trigger_names().join(", ")
-            ))
-            .into());
-        }
-        let config = parse_config(&r.config_json)?;
-        let problems = ConfigSchema::parse(&version.config_schema)?
-            .1
-            .problems(&config);
-        if !problems.is_empty() {
-            return Err(Error::Invalid(format!(
-                "config_json does not match the config schema of {}@{}: {}",
-                version.slug,
-                version.version,
-                problems.join("; ")
-            ))
-            .into());
-        }
+        let config = super::flows::check_binding(&version, trigger.as_str(), &r.config_json)?;
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_action(self.authorised(run::ExecuteActionRequest {
                 tenant: caller.tenant,
                 trigger: trigger.as_str().into(),
                 event_json: r.event_json,
-                config_json: config.to_string(),
+                config_json: config,
                 module_sha256: version.module_sha256,
             })?)
             .await

@@ -251,15 +251,8 @@ impl Store {
         slug: &str,
         version: &str,
     ) -> Result<Option<StoredVersion>, Error> {
-        Ok(sqlx::query_as(sql(format!(
-            "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} \
-             WHERE v.tenant_id = $1 AND v.slug = $2 AND v.version = $3"
-        )))
-        .bind(tenant)
-        .bind(slug)
-        .bind(version)
-        .fetch_optional(self.pool())
-        .await?)
+        let mut connection = self.pool().acquire().await?;
+        version_in(&mut connection, tenant, slug, version).await
     }
 
     /// An Action's versions, newest first, skipping the first `offset`.
@@ -329,15 +322,7 @@ impl Store {
         check: impl FnOnce(&StoredVersion, &[StoredBinding]) -> Result<(), Error>,
     ) -> Result<StoredVersion, Error> {
         let mut change = self.change_flows(tenant).await?;
-        let stored: Option<StoredVersion> = sqlx::query_as(sql(format!(
-            "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} \
-             WHERE v.tenant_id = $1 AND v.slug = $2 AND v.version = $3"
-        )))
-        .bind(tenant)
-        .bind(slug)
-        .bind(version)
-        .fetch_optional(change.tx())
-        .await?;
+        let stored = version_in(change.tx(), tenant, slug, version).await?;
         let stored = stored
             .ok_or_else(|| Error::NotFound(format!("version {version:?} of action {slug:?}")))?;
         let following =
@@ -456,6 +441,24 @@ impl Store {
                 .await?,
         )
     }
+}
+
+/// One version, in the caller's connection or transaction.
+async fn version_in(
+    connection: &mut sqlx::AnyConnection,
+    tenant: &str,
+    slug: &str,
+    version: &str,
+) -> Result<Option<StoredVersion>, Error> {
+    Ok(sqlx::query_as(sql(format!(
+        "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} \
+         WHERE v.tenant_id = $1 AND v.slug = $2 AND v.version = $3"
+    )))
+    .bind(tenant)
+    .bind(slug)
+    .bind(version)
+    .fetch_optional(connection)
+    .await?)
 }
 
 /// The number of the next version: the one asked for when it is above
