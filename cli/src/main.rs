@@ -7,6 +7,7 @@
 
 mod build;
 mod cases;
+mod manage;
 mod output;
 mod run;
 mod trigger;
@@ -34,6 +35,22 @@ enum Command {
     Test(run::TestArgs),
     /// Call a runner's Execute for a trigger slot, as an auth backend would.
     Trigger(trigger::TriggerArgs),
+    /// Pack a package folder into the .tar.gz the control plane accepts.
+    Pack(manage::PackArgs),
+    /// Upload a package (folder or .tar.gz): creates the Action or saves a new version.
+    Upload(manage::UploadArgs),
+    /// Make a version live.
+    Publish(manage::PublishArgs),
+    /// Bind an Action to a trigger slot of a flow.
+    Attach(manage::AttachArgs),
+    /// Remove a binding.
+    Detach(manage::DetachArgs),
+    /// List the flows, their slots and what is bound to them.
+    Flows(manage::FlowsArgs),
+    /// Runs and their console output.
+    Logs(manage::LogsArgs),
+    /// The audit trail.
+    Audit(manage::AuditArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -50,6 +67,14 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Test(args) => run::run(&args),
         Command::Trigger(args) => trigger::run(&args),
+        Command::Pack(args) => manage::pack(&args),
+        Command::Upload(args) => manage::upload(&args),
+        Command::Publish(args) => manage::publish(&args),
+        Command::Attach(args) => manage::attach(&args),
+        Command::Detach(args) => manage::detach(&args),
+        Command::Flows(args) => manage::flows(&args),
+        Command::Logs(args) => manage::logs(&args),
+        Command::Audit(args) => manage::audit(&args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -283,3 +283,219 @@ fn an_unknown_trigger_is_a_usage_error() {
         String::from_utf8_lossy(&output.stderr).contains("unknown trigger \"login.after-coffee\"")
     );
 }
+
+/// `action` with the control plane's address and a tenant token.
+fn action_for(server: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_action"))
+        .args(args)
+        .env("ACTIONS_SERVER", server)
+        .env("ACTIONS_TOKEN", token)
+        .env(
+            "ACTIONS_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
+        )
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("action runs")
+}
+
+fn succeeded(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Repeats `attempt` until it returns something: changes reach the runner
+/// and run records reach the control plane in the background.
+fn eventually<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = attempt() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_developer_loop_against_the_embedded_service() {
+    use actions_proto::controlplane::v1::{self as pb, tenants_client::TenantsClient};
+    let data = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let service = runtime
+        .block_on(actions_standalone::start(&actions_standalone::Options {
+            data_dir: data.path().join("service"),
+            control_plane_listen: "127.0.0.1:0".into(),
+            runner_listen: "127.0.0.1:0".into(),
+            demo: false,
+            starters: PathBuf::new(),
+        }))
+        .expect("the embedded service starts");
+    let server = format!("http://{}", service.control_plane);
+    let runner = format!("http://{}", service.runner);
+    let operator = service.secrets.operator_token.clone();
+    let token = runtime.block_on(async {
+        let mut tenants = TenantsClient::connect(server.clone())
+            .await
+            .expect("connect");
+        fn with_operator<T>(operator: &str, message: T) -> tonic::Request<T> {
+            let mut request = tonic::Request::new(message);
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {operator}").parse().expect("header"),
+            );
+            request
+        }
+        tenants
+            .create_tenant(with_operator(
+                &operator,
+                pb::CreateTenantRequest {
+                    id: "dev".into(),
+                    name: "Dev".into(),
+                },
+            ))
+            .await
+            .expect("tenant");
+        let token = tenants
+            .create_token(with_operator(
+                &operator,
+                pb::CreateTokenRequest {
+                    tenant: "dev".into(),
+                    name: "laptop".into(),
+                },
+            ))
+            .await
+            .expect("token");
+        token.into_inner().secret
+    });
+    let cli = |args: &[&str]| action_for(&server, &token, args);
+
+    let no_token = action_for(&server, "", &["flows"]);
+    assert_eq!(no_token.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("ACTIONS_TOKEN"));
+
+    // pack + upload a tarball; upload a folder.
+    let tarball = data.path().join("allowlist.tar.gz");
+    let packed = cli(&[
+        "pack",
+        &example("starters/domain-allowlist"),
+        "-o",
+        &tarball.display().to_string(),
+        "--json",
+    ]);
+    succeeded(&packed, "pack");
+    assert!(
+        json_of(&packed)["files"]
+            .as_array()
+            .expect("files")
+            .contains(&json!("src/email.ts"))
+    );
+    let uploaded = cli(&["upload", &tarball.display().to_string(), "--json"]);
+    succeeded(&uploaded, "upload the tarball");
+    assert_eq!(json_of(&uploaded)["version"], "0.1.0");
+    assert_eq!(json_of(&uploaded)["created"], true);
+    succeeded(
+        &cli(&["upload", &example("starters/custom-claim")]),
+        "upload the folder",
+    );
+
+    succeeded(&cli(&["publish", "domain-allowlist"]), "publish");
+    succeeded(
+        &cli(&["publish", "custom-claim", "--version", "0.1.0"]),
+        "publish a given version",
+    );
+    let attached = cli(&[
+        "attach",
+        "login",
+        "pre-credential-check",
+        "domain-allowlist",
+        "--config",
+        &example("starters/domain-allowlist/config.json"),
+        "--json",
+    ]);
+    succeeded(&attached, "attach");
+    let allowlist_binding = json_of(&attached)["id"].as_str().expect("id").to_owned();
+    succeeded(
+        &cli(&["attach", "login", "login.post-login", "custom-claim"]),
+        "attach",
+    );
+    let wrong_flow = cli(&["attach", "registration", "login.post-login", "custom-claim"]);
+    assert_eq!(wrong_flow.status.code(), Some(1));
+    let flows = cli(&["flows", "--json"]);
+    succeeded(&flows, "flows");
+    let text = String::from_utf8_lossy(&flows.stdout).into_owned();
+    assert!(
+        text.contains("domain-allowlist") && text.contains("custom-claim"),
+        "{text}"
+    );
+
+    // An auth backend's logins, through the runner.
+    let runner_token = service.secrets.runner_token.clone();
+    let trigger = |slot: &str, event: &str| {
+        action(&[
+            "trigger",
+            slot,
+            "--tenant",
+            "dev",
+            "--server",
+            &runner,
+            "--token",
+            &runner_token,
+            "--event",
+            &example(event),
+            "--json",
+        ])
+    };
+    let denied = eventually("the allowlist reaching the runner", || {
+        let out = trigger(
+            "login.pre-credential-check",
+            "starters/domain-allowlist/events/outsider.json",
+        );
+        let answer = json_of(&out);
+        (answer["bindings"].as_array().is_some_and(|b| !b.is_empty())).then_some(answer)
+    });
+    assert_eq!(denied["decision"], "deny");
+    let allowed = eventually("the claim reaching the runner", || {
+        let answer = json_of(&trigger(
+            "login.post-login",
+            "starters/custom-claim/events/gold-user.json",
+        ));
+        (answer["bindings"].as_array().is_some_and(|b| !b.is_empty())).then_some(answer)
+    });
+    assert_eq!(allowed["decision"], "allow");
+    assert_eq!(
+        allowed["access_token_claims"]["https://example.com/tier"],
+        "gold"
+    );
+
+    // The run's console output, from the control plane.
+    let logged = eventually("the run's logs", || {
+        let out = cli(&["logs", "--action", "custom-claim", "--json"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("tier is gold").then_some(text)
+    });
+    assert!(
+        logged.contains(allowed["run_id"].as_str().expect("run id")),
+        "{logged}"
+    );
+    let one = cli(&["logs", "--run", allowed["run_id"].as_str().expect("run id")]);
+    succeeded(&one, "logs --run");
+    assert!(String::from_utf8_lossy(&one.stdout).contains("[log] tier is gold"));
+    let audit = cli(&["audit", "--json"]);
+    succeeded(&audit, "audit");
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("flow.action_published"));
+
+    succeeded(&cli(&["detach", &allowlist_binding]), "detach");
+    let after = String::from_utf8_lossy(&cli(&["flows"]).stdout).into_owned();
+    assert!(!after.contains(&allowlist_binding), "{after}");
+
+    runtime.block_on(service.stop()).expect("the service stops");
+}

@@ -1,0 +1,603 @@
+//! The control-plane commands: pack, upload, publish, attach, detach, flows,
+//! logs and audit. They call the management API with a tenant token.
+
+use crate::Status;
+use crate::output::print_json;
+use actions_compiler::SourcePackage;
+use actions_proto::controlplane::v1::{
+    self as pb, actions_client::ActionsClient, audit_client::AuditClient,
+    flows_client::FlowsClient, tail_event::Event,
+};
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tonic::transport::Channel;
+
+/// Where the control plane is and who calls it.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Remote {
+    /// The control plane.
+    #[arg(long, env = "ACTIONS_SERVER", default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// A tenant token (`./dev demo` prints the demo tenant's).
+    #[arg(
+        long,
+        env = "ACTIONS_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    token: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Remote {
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        if self.token.is_empty() {
+            bail!("no token: pass --token or set ACTIONS_TOKEN to a tenant token");
+        }
+        Channel::from_shared(self.server.clone())
+            .with_context(|| format!("--server {:?} is not a URL", self.server))?
+            .connect()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach the control plane at {}; is it running? (./dev demo starts one)",
+                    self.server
+                )
+            })
+    }
+
+    fn request<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token)
+                .parse()
+                .context("the token is not a valid header value")?,
+        );
+        Ok(request)
+    }
+}
+
+/// A refusal from the control plane, as the user should read it.
+fn refused(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the control plane refused ({:?}): {}",
+        status.code(),
+        status.message()
+    )
+}
+
+fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(work)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PackArgs {
+    /// The package folder (with action.json).
+    dir: PathBuf,
+    /// Where to write the .tar.gz (default: <dir>/dist/<slug>.tar.gz).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A file of a package: its path inside the package and its bytes.
+type PackageFile = (String, Vec<u8>);
+
+/// The package's manifest and every file the control plane reads.
+fn package_files(dir: &Path) -> anyhow::Result<(Value, Vec<PackageFile>)> {
+    let manifest_path = dir.join("action.json");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).with_context(|| {
+            format!(
+                "reading {}; a package needs an action.json",
+                manifest_path.display()
+            )
+        })?)
+        .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
+    // The compiler's own reading of the folder decides which files are modules.
+    let source = SourcePackage::load(dir)?;
+    let mut files = vec![("action.json".to_owned(), std::fs::read(&manifest_path)?)];
+    files.extend(
+        source
+            .files()
+            .map(|(path, bytes)| (path.to_owned(), bytes.to_vec())),
+    );
+    Ok((manifest, files))
+}
+
+fn tar_gz(files: &[PackageFile]) -> anyhow::Result<Vec<u8>> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut archive = tar::Builder::new(encoder);
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        archive.append_data(&mut header, path, bytes.as_slice())?;
+    }
+    Ok(archive.into_inner()?.finish()?)
+}
+
+pub(crate) fn pack(args: &PackArgs) -> anyhow::Result<Status> {
+    let (manifest, files) = package_files(&args.dir)?;
+    let slug = manifest["slug"].as_str().unwrap_or("action");
+    let bytes = tar_gz(&files)?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.dir.join("dist").join(format!("{slug}.tar.gz")));
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
+    let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    if args.json {
+        print_json(&json!({ "output": output, "size": bytes.len(), "files": names }));
+    } else {
+        println!(
+            "packed {} ({} bytes): {}",
+            output.display(),
+            bytes.len(),
+            names.join(", ")
+        );
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct UploadArgs {
+    /// A package folder, or a .tar.gz made by `action pack`.
+    package: PathBuf,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+pub(crate) fn upload(args: &UploadArgs) -> anyhow::Result<Status> {
+    let bytes = if args.package.is_dir() {
+        tar_gz(&package_files(&args.package)?.1)?
+    } else {
+        std::fs::read(&args.package)
+            .with_context(|| format!("reading {}", args.package.display()))?
+    };
+    if !args.remote.json {
+        eprintln!(
+            "uploading {} bytes; the control plane compiles it...",
+            bytes.len()
+        );
+    }
+    let saved = block_on(async {
+        let mut client = ActionsClient::new(args.remote.channel().await?);
+        client
+            .upload_package(args.remote.request(pb::UploadPackageRequest {
+                package_tar_gz: bytes,
+            })?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    let version = saved.version.unwrap_or_default();
+    if args.remote.json {
+        print_json(&json!({
+            "slug": version.slug, "version": version.version, "created": saved.created,
+            "module_sha256": version.module_sha256, "wasm_bytes": version.wasm_bytes,
+        }));
+    } else {
+        println!(
+            "{} {}@{} (module {}, {} bytes); publish it with: action publish {} --version {}",
+            if saved.created { "created" } else { "saved" },
+            version.slug,
+            version.version,
+            &version.module_sha256[..version.module_sha256.len().min(12)],
+            version.wasm_bytes,
+            version.slug,
+            version.version
+        );
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PublishArgs {
+    /// The Action.
+    slug: String,
+    /// The version to make live (default: the latest).
+    #[arg(long)]
+    version: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+pub(crate) fn publish(args: &PublishArgs) -> anyhow::Result<Status> {
+    let published = block_on(async {
+        let mut client = ActionsClient::new(args.remote.channel().await?);
+        let version = match &args.version {
+            Some(version) => version.clone(),
+            None => client
+                .list_versions(args.remote.request(pb::ListVersionsRequest {
+                    slug: args.slug.clone(),
+                    page_size: 1,
+                    page_token: String::new(),
+                })?)
+                .await
+                .map_err(refused)?
+                .into_inner()
+                .versions
+                .into_iter()
+                .next()
+                .map(|v| v.version)
+                .with_context(|| format!("{} has no versions; upload one first", args.slug))?,
+        };
+        client
+            .publish_version(args.remote.request(pb::PublishVersionRequest {
+                slug: args.slug.clone(),
+                version,
+            })?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        print_json(
+            &json!({ "slug": published.slug, "version": published.version, "live": published.live }),
+        );
+    } else {
+        println!(
+            "published {}@{}: live for every binding of its major",
+            published.slug, published.version
+        );
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AttachArgs {
+    /// The flow: login or registration.
+    flow: String,
+    /// The slot, e.g. post-login (or login.post-login).
+    slot: String,
+    /// The Action.
+    slug: String,
+    /// The binding's configuration (a JSON file).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where in the slot (0 first; default: last).
+    #[arg(long)]
+    position: Option<u32>,
+    /// The major version to follow (default: the most recently published).
+    #[arg(long)]
+    major: Option<u64>,
+    /// A failure of this Action lets the flow carry on.
+    #[arg(long, conflicts_with = "fail_closed")]
+    fail_open: bool,
+    /// A failure of this Action denies (the default).
+    #[arg(long)]
+    fail_closed: bool,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
+    let trigger = if args.slot.contains('.') {
+        args.slot.clone()
+    } else {
+        format!("{}.{}", args.flow, args.slot)
+    };
+    if !trigger.starts_with(&format!("{}.", args.flow)) {
+        bail!("slot {trigger} is not in the {} flow", args.flow);
+    }
+    let config_json = match &args.config {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => String::new(),
+    };
+    let binding = block_on(async {
+        FlowsClient::new(args.remote.channel().await?)
+            .attach_action(args.remote.request(pb::AttachActionRequest {
+                trigger: trigger.clone(),
+                action_slug: args.slug.clone(),
+                major: args.major,
+                position: args.position,
+                config_json,
+                fail_open: args.fail_open,
+            })?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        print_json(&binding_json(&binding));
+    } else {
+        println!(
+            "attached {}@{} to {} at position {} as {}; it runs from the next {}",
+            binding.action_slug,
+            binding.version,
+            binding.trigger,
+            binding.position,
+            binding.id,
+            args.flow
+        );
+    }
+    Ok(Status::Ok)
+}
+
+fn binding_json(b: &pb::SlotBinding) -> Value {
+    json!({
+        "id": b.id, "trigger": b.trigger, "position": b.position, "action": b.action_slug,
+        "major": b.major, "version": b.version,
+        "config": serde_json::from_str::<Value>(&b.config_json).unwrap_or(Value::Null),
+        "fail_open": b.fail_open,
+    })
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DetachArgs {
+    /// The binding's id (see `action flows`).
+    binding: String,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+pub(crate) fn detach(args: &DetachArgs) -> anyhow::Result<Status> {
+    block_on(async {
+        FlowsClient::new(args.remote.channel().await?)
+            .detach_binding(args.remote.request(pb::DetachBindingRequest {
+                binding_id: args.binding.clone(),
+            })?)
+            .await
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        print_json(&json!({ "detached": args.binding }));
+    } else {
+        println!("detached {}", args.binding);
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FlowsArgs {
+    #[command(flatten)]
+    remote: Remote,
+}
+
+pub(crate) fn flows(args: &FlowsArgs) -> anyhow::Result<Status> {
+    let flows = block_on(async {
+        FlowsClient::new(args.remote.channel().await?)
+            .list_flows(args.remote.request(pb::ListFlowsRequest {})?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        let value: Vec<Value> = flows
+            .flows
+            .iter()
+            .map(|f| {
+                json!({ "flow": f.name, "slots": f.slots.iter().map(|s| json!({
+                    "trigger": s.trigger,
+                    "bindings": s.bindings.iter().map(binding_json).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>() })
+            })
+            .collect();
+        print_json(&Value::Array(value));
+        return Ok(Status::Ok);
+    }
+    for flow in &flows.flows {
+        println!("{}", flow.name);
+        for slot in &flow.slots {
+            println!("  {}  ({})", slot.trigger, slot.description);
+            if slot.bindings.is_empty() {
+                println!("      (nothing bound)");
+            }
+            for b in &slot.bindings {
+                println!(
+                    "    {}. {}@{}  {}  {}",
+                    b.position,
+                    b.action_slug,
+                    b.version,
+                    if b.fail_open {
+                        "fail-open"
+                    } else {
+                        "fail-closed"
+                    },
+                    b.id
+                );
+            }
+        }
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LogsArgs {
+    /// Only runs in which this Action ran.
+    #[arg(long)]
+    action: Option<String>,
+    /// One run.
+    #[arg(long)]
+    run: Option<String>,
+    /// How many runs (newest first).
+    #[arg(long, default_value = "20")]
+    limit: u32,
+    /// Keep printing runs as they arrive.
+    #[arg(long)]
+    follow: bool,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+fn run_json(run: &pb::RunRecord) -> Value {
+    json!({
+        "run_id": run.run_id, "tenant": run.tenant, "trigger": run.trigger,
+        "decision": run.decision, "deny_reason": run.deny_reason,
+        "started_at_ms": run.started_at_ms, "duration_us": run.duration_us, "test": run.test,
+        "bindings": run.bindings.iter().map(|b| json!({
+            "binding_id": b.binding_id, "action": b.action_slug, "version": b.action_version,
+            "outcome": b.outcome, "error": b.error, "fuel": b.fuel, "duration_us": b.duration_us,
+            "logs": b.logs.iter().map(|l| json!({ "level": l.level, "message": l.message })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_run(run: &pb::RunRecord, as_json: bool) {
+    if as_json {
+        println!("{}", run_json(run));
+        return;
+    }
+    let reason = if run.deny_reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", run.deny_reason)
+    };
+    println!(
+        "run {}  {}  {}{}{}",
+        run.run_id,
+        run.trigger,
+        run.decision,
+        reason,
+        if run.test { "  (test)" } else { "" }
+    );
+    for b in &run.bindings {
+        println!(
+            "  {}@{}  {}  {} fuel  {} µs",
+            b.action_slug, b.action_version, b.outcome, b.fuel, b.duration_us
+        );
+        if !b.error.is_empty() {
+            println!("    error: {}", b.error);
+        }
+        for line in &b.logs {
+            println!("    [{}] {}", line.level, line.message);
+        }
+    }
+}
+
+pub(crate) fn logs(args: &LogsArgs) -> anyhow::Result<Status> {
+    block_on(async {
+        let mut audit = AuditClient::new(args.remote.channel().await?);
+        if let Some(run_id) = &args.run {
+            let run = audit
+                .get_run(args.remote.request(pb::GetRunRequest {
+                    run_id: run_id.clone(),
+                })?)
+                .await
+                .map_err(refused)?
+                .into_inner();
+            print_run(&run, args.remote.json);
+            return Ok(());
+        }
+        let mut runs = audit
+            .list_runs(args.remote.request(pb::ListRunsRequest {
+                action_slug: args.action.clone().unwrap_or_default(),
+                page_size: args.limit,
+                ..Default::default()
+            })?)
+            .await
+            .map_err(refused)?
+            .into_inner()
+            .runs;
+        runs.reverse();
+        for run in &runs {
+            print_run(run, args.remote.json);
+        }
+        if args.follow {
+            let mut tail = audit
+                .tail(args.remote.request(pb::TailRequest {
+                    audit: false,
+                    runs: true,
+                })?)
+                .await
+                .map_err(refused)?
+                .into_inner();
+            while let Some(event) = tail.message().await.map_err(refused)? {
+                if let Some(Event::Run(run)) = event.event {
+                    let wanted = args
+                        .action
+                        .as_ref()
+                        .is_none_or(|slug| run.bindings.iter().any(|b| &b.action_slug == slug));
+                    if wanted {
+                        print_run(&run, args.remote.json);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditArgs {
+    /// Keep printing events as they happen.
+    #[arg(long)]
+    follow: bool,
+    /// How many events (newest first).
+    #[arg(long, default_value = "50")]
+    limit: u32,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+fn print_event(event: &pb::AuditEvent, as_json: bool) {
+    if as_json {
+        let details = serde_json::from_str::<Value>(&event.details_json).unwrap_or(Value::Null);
+        println!(
+            "{}",
+            json!({ "seq": event.seq, "kind": event.kind, "actor": event.actor, "at_ms": event.at_ms, "subject": event.subject, "details": details })
+        );
+    } else {
+        println!(
+            "{}  {}  {}  by {}",
+            event.at_ms, event.kind, event.subject, event.actor
+        );
+    }
+}
+
+pub(crate) fn audit(args: &AuditArgs) -> anyhow::Result<Status> {
+    block_on(async {
+        let mut audit = AuditClient::new(args.remote.channel().await?);
+        let mut events = audit
+            .list_audit_events(args.remote.request(pb::ListAuditEventsRequest {
+                kind: String::new(),
+                page_size: args.limit,
+                page_token: String::new(),
+            })?)
+            .await
+            .map_err(refused)?
+            .into_inner()
+            .events;
+        events.reverse();
+        for event in &events {
+            print_event(event, args.remote.json);
+        }
+        if args.follow {
+            let mut tail = audit
+                .tail(args.remote.request(pb::TailRequest {
+                    audit: true,
+                    runs: false,
+                })?)
+                .await
+                .map_err(refused)?
+                .into_inner();
+            while let Some(event) = tail.message().await.map_err(refused)? {
+                if let Some(Event::Audit(event)) = event.event {
+                    print_event(&event, args.remote.json);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Status::Ok)
+}

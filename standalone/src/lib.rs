@@ -1,0 +1,230 @@
+//! The embedded default, as a library: the control plane (SQLite in a data
+//! folder) and one runner watching it, started in one process, with tokens
+//! generated on first start and kept in `<data>/secrets.toml`. The
+//! `actions-standalone` binary and the CLI's end-to-end tests start it.
+
+mod demo;
+
+use actions_control_plane::auth::Secrets;
+use actions_control_plane::store::Store;
+use actions_control_plane::{ControlPlane, TestRunnerSettings, api};
+use actions_runner::service::{RunnerSettings, RunnerState};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why the embedded service did not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum StandaloneError {
+    /// The data folder or the secrets file.
+    #[error("{0}")]
+    Data(String),
+    /// The control plane.
+    #[error("control plane: {0}")]
+    ControlPlane(#[from] actions_control_plane::Error),
+    /// The runner.
+    #[error("runner: {0}")]
+    Runner(#[from] actions_runner::RunnerError),
+    /// Loading the demo tenant.
+    #[error("demo: {0}")]
+    Demo(String),
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Database, modules, caches, spooled run records and secrets.
+    pub data_dir: PathBuf,
+    /// Where the control plane listens (port 0: any free port).
+    pub control_plane_listen: String,
+    /// Where the runner listens.
+    pub runner_listen: String,
+    /// Load a `demo` tenant with the starters published and attached.
+    pub demo: bool,
+    /// The starters the demo loads.
+    pub starters: PathBuf,
+}
+
+/// Generated on first start; kept so that tokens survive restarts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StandaloneSecrets {
+    /// Manages tenants.
+    pub operator_token: String,
+    /// What the runner presents to the control plane.
+    pub sync_token: String,
+    /// What auth backends (and `action trigger`) present to the runner.
+    pub runner_token: String,
+    /// The `demo` tenant's token, once the demo is loaded.
+    #[serde(default)]
+    pub demo_token: String,
+}
+
+/// The running service.
+pub struct Running {
+    /// The control plane's address.
+    pub control_plane: SocketAddr,
+    /// The runner's address.
+    pub runner: SocketAddr,
+    /// The data folder, absolute.
+    pub data: PathBuf,
+    /// Its tokens.
+    pub secrets: StandaloneSecrets,
+    stop: tokio::sync::watch::Sender<bool>,
+    control_plane_task: tokio::task::JoinHandle<Result<(), actions_control_plane::Error>>,
+    runner_task: tokio::task::JoinHandle<Result<(), actions_runner::RunnerError>>,
+}
+
+fn data_error(what: &str, path: &Path, error: impl std::fmt::Display) -> StandaloneError {
+    StandaloneError::Data(format!("{what} {}: {error}", path.display()))
+}
+
+fn random_token(prefix: &str) -> Result<String, StandaloneError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StandaloneError::Data(format!("no randomness: {e}")))?;
+    Ok(format!("{prefix}_{}", hex::encode(bytes)))
+}
+
+fn load_secrets(path: &Path) -> Result<StandaloneSecrets, StandaloneError> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| data_error("reading", path, e))?;
+        return toml::from_str(&text).map_err(|e| data_error("reading", path, e));
+    }
+    let secrets = StandaloneSecrets {
+        operator_token: random_token("op")?,
+        sync_token: random_token("sync")?,
+        runner_token: random_token("run")?,
+        demo_token: String::new(),
+    };
+    save_secrets(path, &secrets)?;
+    Ok(secrets)
+}
+
+fn save_secrets(path: &Path, secrets: &StandaloneSecrets) -> Result<(), StandaloneError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let temporary = path.with_extension("tmp");
+    let text = toml::to_string(secrets).map_err(|e| data_error("writing", path, e))?;
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temporary, path));
+    written.map_err(|e| data_error("writing", path, e))
+}
+
+async fn bind(address: &str) -> Result<tokio::net::TcpListener, StandaloneError> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| StandaloneError::Data(format!("listening on {address}: {e}")))
+}
+
+/// Starts the control plane and the runner; with `demo`, loads the demo tenant.
+pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
+    std::fs::create_dir_all(&options.data_dir)
+        .map_err(|e| data_error("creating", &options.data_dir, e))?;
+    let data = std::fs::canonicalize(&options.data_dir)
+        .map_err(|e| data_error("opening", &options.data_dir, e))?;
+    let secrets_path = data.join("secrets.toml");
+    let mut secrets = load_secrets(&secrets_path)?;
+
+    let cp_listener = bind(&options.control_plane_listen).await?;
+    let runner_listener = bind(&options.runner_listen).await?;
+    let local = |listener: &tokio::net::TcpListener| {
+        listener
+            .local_addr()
+            .map_err(|e| StandaloneError::Data(format!("listening: {e}")))
+    };
+    let cp_address = local(&cp_listener)?;
+    let runner_address = local(&runner_listener)?;
+
+    let database = format!("sqlite://{}", data.join("control-plane.db").display());
+    let store = Store::connect(&database).await?;
+    let control_plane = ControlPlane::new(
+        store,
+        Secrets {
+            operator_token: secrets.operator_token.clone(),
+            sync_token: secrets.sync_token.clone(),
+        },
+        Some(data.join("cache")),
+        Some(&TestRunnerSettings {
+            url: format!("http://{runner_address}"),
+            token: secrets.runner_token.clone(),
+        }),
+    )
+    .await?;
+
+    let runner_settings: RunnerSettings = toml::from_str(&format!(
+        "listen = {listen:?}\ntoken = {token:?}\ncontrol_plane = {cp:?}\nsync_token = {sync:?}\n\
+         modules_dir = {modules:?}\ncache_dir = {cache:?}\nrunner_id = \"standalone\"\n\
+         [records]\nspool_dir = {spool:?}\n",
+        listen = runner_address.to_string(),
+        token = secrets.runner_token,
+        cp = format!("http://{cp_address}"),
+        sync = secrets.sync_token,
+        modules = data.join("modules").display().to_string(),
+        cache = data.join("cache").display().to_string(),
+        spool = data.join("spool").display().to_string(),
+    ))
+    .map_err(|e| StandaloneError::Data(format!("the runner's settings: {e}")))?;
+    std::fs::create_dir_all(&runner_settings.modules_dir)
+        .map_err(|e| data_error("creating", &runner_settings.modules_dir, e))?;
+    let runner = tokio::task::spawn_blocking(move || RunnerState::new(runner_settings))
+        .await
+        .map_err(|e| StandaloneError::Data(format!("starting the runner: {e}")))??;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let control_plane_task = tokio::spawn(api::serve(
+        Arc::new(control_plane),
+        cp_listener,
+        until_stopped(stopped.clone()),
+    ));
+    let runner_task = tokio::spawn(actions_runner::service::serve(
+        runner,
+        runner_listener,
+        until_stopped(stopped),
+    ));
+
+    if options.demo {
+        let cp_url = format!("http://{cp_address}");
+        if secrets.demo_token.is_empty() {
+            secrets.demo_token = demo::create_tenant(&cp_url, &secrets.operator_token)
+                .await
+                .map_err(|e| StandaloneError::Demo(format!("{e:#}")))?;
+            save_secrets(&secrets_path, &secrets)?;
+        }
+        demo::load(&cp_url, &secrets.demo_token, &options.starters)
+            .await
+            .map_err(|e| StandaloneError::Demo(format!("{e:#}")))?;
+    }
+    Ok(Running {
+        control_plane: cp_address,
+        runner: runner_address,
+        data,
+        secrets,
+        stop,
+        control_plane_task,
+        runner_task,
+    })
+}
+
+impl Running {
+    /// Stops both, letting calls in flight finish.
+    pub async fn stop(self) -> Result<(), StandaloneError> {
+        let _ = self.stop.send(true);
+        let joined = |e: tokio::task::JoinError| StandaloneError::Data(format!("stopping: {e}"));
+        self.control_plane_task.await.map_err(joined)??;
+        self.runner_task.await.map_err(joined)??;
+        Ok(())
+    }
+}
