@@ -7,6 +7,7 @@
 
 mod build;
 mod cases;
+mod init;
 mod manage;
 mod output;
 mod run;
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a package from a starter: manifest, source, declarations, test cases, README.
+    Init(init::InitArgs),
     /// Compile an Action (a .ts file or a package folder) to a Wasm module.
     Build(build::BuildArgs),
     /// Run an Action against an event, or every case in its tests/ folder.
@@ -64,6 +67,7 @@ pub(crate) enum Status {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => run::run(&args),
         Command::Trigger(args) => trigger::run(&args),

@@ -382,11 +382,23 @@ fn the_developer_loop_against_the_embedded_service() {
     assert_eq!(no_token.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_token.stderr).contains("ACTIONS_TOKEN"));
 
-    // pack + upload a tarball; upload a folder.
+    // Two packages from starters; pack + upload a tarball; upload a folder.
+    let allowlist_dir = data.path().join("allowlist").display().to_string();
+    let claim_dir = data.path().join("tier-claim").display().to_string();
+    for (dir, starter, slug) in [
+        (&allowlist_dir, "domain-allowlist", "domain-allowlist"),
+        (&claim_dir, "custom-claim", "custom-claim"),
+    ] {
+        succeeded(
+            &cli(&["init", dir, "--starter", starter, "--slug", slug]),
+            "init",
+        );
+        succeeded(&cli(&["test", dir]), "test the new package");
+    }
     let tarball = data.path().join("allowlist.tar.gz");
     let packed = cli(&[
         "pack",
-        &example("starters/domain-allowlist"),
+        &allowlist_dir,
         "-o",
         &tarball.display().to_string(),
         "--json",
@@ -402,10 +414,7 @@ fn the_developer_loop_against_the_embedded_service() {
     succeeded(&uploaded, "upload the tarball");
     assert_eq!(json_of(&uploaded)["version"], "0.1.0");
     assert_eq!(json_of(&uploaded)["created"], true);
-    succeeded(
-        &cli(&["upload", &example("starters/custom-claim")]),
-        "upload the folder",
-    );
+    succeeded(&cli(&["upload", &claim_dir]), "upload the folder");
 
     succeeded(&cli(&["publish", "domain-allowlist"]), "publish");
     succeeded(
@@ -498,4 +507,48 @@ fn the_developer_loop_against_the_embedded_service() {
     assert!(!after.contains(&allowlist_binding), "{after}");
 
     runtime.block_on(service.stop()).expect("the service stops");
+}
+
+#[test]
+fn init_gives_a_ready_package_for_every_starter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for starter in ["empty", "domain-allowlist", "webhook-emit", "custom-claim"] {
+        let package = dir.path().join(format!("My {starter}"));
+        let at = package.display().to_string();
+        let created = action(&["init", &at, "--starter", starter]);
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        for file in [
+            "action.json",
+            "src/index.ts",
+            "types/actions.d.ts",
+            "tsconfig.json",
+            "README.md",
+        ] {
+            assert!(package.join(file).is_file(), "{starter}: no {file}");
+        }
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(package.join("action.json")).expect("manifest"))
+                .expect("JSON");
+        assert_eq!(manifest["slug"], format!("my-{starter}"));
+        let index = std::fs::read_to_string(package.join("src/index.ts")).expect("index");
+        assert!(index.contains("from '../types/actions'"), "{index}");
+        let tested = action(&["test", &at]);
+        assert!(
+            tested.status.success(),
+            "{starter}: {}{}",
+            String::from_utf8_lossy(&tested.stdout),
+            String::from_utf8_lossy(&tested.stderr)
+        );
+        assert!(action(&["build", &at, "--json"]).status.success());
+    }
+    let again = action(&["init", &dir.path().join("My empty").display().to_string()]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "init refuses a folder that is not empty"
+    );
 }
