@@ -40,7 +40,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", starters.display());
     println!("cargo:rerun-if-changed={}", types.display());
     let mut code = String::from(
-        "/// Every starter: its name and its files (path, bytes).\npub(crate) static STARTERS: &[(&str, &[(&str, &[u8])])] = &[\n",
+        "/// Every starter: its name and its files (path, bytes).\npub(crate) static STARTERS: &[Starter] = &[\n",
     );
     let mut names: Vec<PathBuf> = std::fs::read_dir(&starters)
         .expect("read the starters")

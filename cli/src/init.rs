@@ -7,6 +7,11 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
+/// A file of a starter: its path in the package and its bytes.
+type StarterFile = (&'static str, &'static [u8]);
+/// A starter: its name and its files.
+type Starter = (&'static str, &'static [StarterFile]);
+
 include!(concat!(env!("OUT_DIR"), "/starters.rs"));
 
 /// Where the starters import the declarations from, in this repository.
