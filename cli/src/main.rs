@@ -38,6 +38,8 @@ enum Command {
     Test(run::TestArgs),
     /// Call a runner's Execute for a trigger slot, as an auth backend would.
     Trigger(trigger::TriggerArgs),
+    /// Check a tenant token and keep it, with the server, for the other commands.
+    Login(manage::LoginArgs),
     /// Pack a package folder into the .tar.gz the control plane accepts.
     Pack(manage::PackArgs),
     /// Upload a package (folder or .tar.gz): creates the Action or saves a new version.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Test(args) => run::run(&args),
         Command::Trigger(args) => trigger::run(&args),
+        Command::Login(args) => manage::login(&args),
         Command::Pack(args) => manage::pack(&args),
         Command::Upload(args) => manage::upload(&args),
         Command::Publish(args) => manage::publish(&args),

@@ -14,38 +14,74 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tonic::transport::Channel;
 
-/// Where the control plane is and who calls it.
+/// Where the control plane is and who calls it: the flags, else the
+/// environment, else the profile `action login` wrote.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Remote {
-    /// The control plane.
-    #[arg(long, env = "ACTIONS_SERVER", default_value = "http://127.0.0.1:50051")]
-    server: String,
-    /// A tenant token (`./dev demo` prints the demo tenant's).
-    #[arg(
-        long,
-        env = "ACTIONS_TOKEN",
-        default_value = "",
-        hide_env_values = true
-    )]
-    token: String,
+    /// The control plane (default: the profile's, else http://127.0.0.1:50051).
+    #[arg(long, env = "ACTIONS_SERVER")]
+    server: Option<String>,
+    /// A tenant token (default: the profile's; `./dev demo` prints the demo tenant's).
+    #[arg(long, env = "ACTIONS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }
 
+/// What `action login` keeps: `$XDG_CONFIG_HOME/actions/profile.toml`.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Profile {
+    server: String,
+    token: String,
+}
+
+fn profile_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("actions").join("profile.toml"))
+}
+
+fn load_profile() -> Profile {
+    profile_path()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| toml::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
 impl Remote {
+    /// The server and token to use.
+    fn resolved(&self) -> (String, String) {
+        let profile = load_profile();
+        let server = self
+            .server
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| Some(profile.server).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "http://127.0.0.1:50051".into());
+        let token = self
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .unwrap_or(profile.token);
+        (server, token)
+    }
+
     async fn channel(&self) -> anyhow::Result<Channel> {
-        if self.token.is_empty() {
-            bail!("no token: pass --token or set ACTIONS_TOKEN to a tenant token");
+        let (server, token) = self.resolved();
+        if token.is_empty() {
+            bail!(
+                "no token: pass --token, set ACTIONS_TOKEN, or run `action login --token <tenant token>`"
+            );
         }
-        Channel::from_shared(self.server.clone())
-            .with_context(|| format!("--server {:?} is not a URL", self.server))?
+        Channel::from_shared(server.clone())
+            .with_context(|| format!("--server {server:?} is not a URL"))?
             .connect()
             .await
             .with_context(|| {
                 format!(
-                    "cannot reach the control plane at {}; is it running? (./dev demo starts one)",
-                    self.server
+                    "cannot reach the control plane at {server}; is it running? (./dev demo starts one)"
                 )
             })
     }
@@ -54,7 +90,7 @@ impl Remote {
         let mut request = tonic::Request::new(message);
         request.metadata_mut().insert(
             "authorization",
-            format!("Bearer {}", self.token)
+            format!("Bearer {}", self.resolved().1)
                 .parse()
                 .context("the token is not a valid header value")?,
         );
@@ -599,5 +635,59 @@ pub(crate) fn audit(args: &AuditArgs) -> anyhow::Result<Status> {
         }
         Ok(())
     })?;
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// The control plane.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// A tenant token.
+    #[arg(long)]
+    token: String,
+}
+
+/// Checks the token against the control plane, then keeps both in the profile.
+pub(crate) fn login(args: &LoginArgs) -> anyhow::Result<Status> {
+    let remote = Remote {
+        server: Some(args.server.clone()),
+        token: Some(args.token.clone()),
+        json: false,
+    };
+    block_on(async {
+        ActionsClient::new(remote.channel().await?)
+            .list_actions(remote.request(pb::ListActionsRequest {
+                page_size: 1,
+                page_token: String::new(),
+            })?)
+            .await
+            .map_err(refused)
+    })?;
+    let path = profile_path().context("no HOME or XDG_CONFIG_HOME to keep a profile in")?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let text = toml::to_string(&Profile {
+        server: args.server.clone(),
+        token: args.token.clone(),
+    })?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(text.as_bytes())?;
+    }
+    println!(
+        "logged in to {}; the token is kept in {} (mode 0600)",
+        args.server,
+        path.display()
+    );
     Ok(Status::Ok)
 }

@@ -290,6 +290,11 @@ fn action_for(server: &str, token: &str, args: &[&str]) -> Output {
         .args(args)
         .env("ACTIONS_SERVER", server)
         .env("ACTIONS_TOKEN", token)
+        // No profile of the machine's user leaks in.
+        .env(
+            "XDG_CONFIG_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-profile"),
+        )
         .env(
             "ACTIONS_CACHE_DIR",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
@@ -501,6 +506,32 @@ fn the_developer_loop_against_the_embedded_service() {
     let audit = cli(&["audit", "--json"]);
     succeeded(&audit, "audit");
     assert!(String::from_utf8_lossy(&audit.stdout).contains("flow.action_published"));
+
+    // `action login` keeps the server and token for later commands.
+    let config_home = data.path().join("config");
+    let without_env = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_action"))
+            .args(args)
+            .env_remove("ACTIONS_SERVER")
+            .env_remove("ACTIONS_TOKEN")
+            .env("XDG_CONFIG_HOME", &config_home)
+            .output()
+            .expect("action runs")
+    };
+    let bad_login = without_env(&["login", "--server", &server, "--token", "act_wrong"]);
+    assert_eq!(
+        bad_login.status.code(),
+        Some(1),
+        "a wrong token is not kept"
+    );
+    assert!(!config_home.join("actions/profile.toml").exists());
+    succeeded(
+        &without_env(&["login", "--server", &server, "--token", &token]),
+        "login",
+    );
+    let listed = without_env(&["flows", "--json"]);
+    succeeded(&listed, "flows with the profile");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&allowlist_binding));
 
     succeeded(&cli(&["detach", &allowlist_binding]), "detach");
     let after = String::from_utf8_lossy(&cli(&["flows"]).stdout).into_owned();
