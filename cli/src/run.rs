@@ -35,6 +35,9 @@ pub(crate) struct TestArgs {
     /// Console output limit in bytes.
     #[arg(long)]
     log_bytes: Option<u64>,
+    /// Run again whenever a file of the Action, its events or its cases changes (Ctrl-C stops).
+    #[arg(long)]
+    watch: bool,
 }
 
 fn parse_trigger(value: &str) -> Result<Trigger, String> {
@@ -59,6 +62,61 @@ impl TestArgs {
 }
 
 pub(crate) fn run(args: &TestArgs) -> anyhow::Result<Status> {
+    if !args.watch {
+        return run_once(args);
+    }
+    let mut seen = fingerprint(&args.path);
+    loop {
+        match run_once(args) {
+            Ok(status) => eprintln!(
+                "-- exit status {}; watching {} for changes",
+                status as u8,
+                args.path.display()
+            ),
+            Err(error) => eprintln!(
+                "error: {error:#}\n-- watching {} for changes",
+                args.path.display()
+            ),
+        }
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            let now = fingerprint(&args.path);
+            if now != seen {
+                seen = now;
+                break;
+            }
+        }
+    }
+}
+
+/// Every file's path, size and modification time under `path` (not
+/// `dist/` or `node_modules/`): what `--watch` compares.
+fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&next) else {
+            continue;
+        };
+        if meta.is_dir() {
+            let skipped = next.file_name().is_some_and(|n| {
+                n == "dist" || n == "node_modules" || n.to_string_lossy().starts_with('.')
+            });
+            if skipped && next != path {
+                continue;
+            }
+            if let Ok(entries) = std::fs::read_dir(&next) {
+                pending.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else {
+            found.push((next, meta.len(), meta.modified().ok()));
+        }
+    }
+    found.sort();
+    found
+}
+
+fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
     let compiled = match compile(&args.path, args.json)? {
         Ok(compiled) => compiled,
         Err(error) => return Ok(report_compile_error(&error, args.json)),

@@ -583,3 +583,60 @@ fn init_gives_a_ready_package_for_every_starter() {
         "init refuses a folder that is not empty"
     );
 }
+
+#[test]
+fn test_watch_runs_again_when_a_file_changes() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let package = dir.path().join("watched");
+    let at = package.display().to_string();
+    assert!(
+        action(&["init", &at, "--starter", "custom-claim"])
+            .status
+            .success()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_action"))
+        .args(["test", &at, "--watch"])
+        .env(
+            "ACTIONS_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("action test --watch starts");
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_for = |wanted: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) if line.contains(wanted) => return,
+                Ok(_) => {}
+                Err(_) => panic!("--watch never printed {wanted:?}"),
+            }
+        }
+    };
+    wait_for("2 passed, 0 failed");
+    // Break the claim: both cases now fail, and --watch says so unasked.
+    let index = package.join("src/index.ts");
+    let source = std::fs::read_to_string(&index).expect("index");
+    std::fs::write(
+        &index,
+        source
+            .replace("?? 'free'", "?? 'none'")
+            .replace("tier);", "'broken');"),
+    )
+    .expect("edit");
+    wait_for("0 passed, 2 failed");
+    child.kill().expect("stop --watch");
+    let _ = child.wait();
+}
