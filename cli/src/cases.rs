@@ -105,9 +105,17 @@ pub(crate) fn run_all(
         }
         if !json {
             if problems.is_empty() {
-                println!("ok    {name}  {}", case.description);
+                println!(
+                    "{}    {name}  {}",
+                    output::paint("ok", output::Paint::Good),
+                    case.description
+                );
             } else {
-                println!("FAIL  {name}  {}", case.description);
+                println!(
+                    "{}  {name}  {}",
+                    output::paint("FAIL", output::Paint::Bad),
+                    case.description
+                );
                 for problem in &problems {
                     println!("      {problem}");
                 }

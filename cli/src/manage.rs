@@ -502,7 +502,7 @@ fn print_run(run: &pb::RunRecord, as_json: bool) {
         "run {}  {}  {}{}{}",
         run.run_id,
         run.trigger,
-        run.decision,
+        crate::output::paint_decision(&run.decision),
         reason,
         if run.test { "  (test)" } else { "" }
     );

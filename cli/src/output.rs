@@ -56,21 +56,8 @@ pub(crate) fn decision_of(outcome: &Outcome) -> (&'static str, String) {
 }
 
 pub(crate) fn print_report(report: &RunReport) {
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let paint = |code: &str, text: &str| {
-        if colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    };
     let (decision, reason) = decision_of(&report.outcome);
-    let decision_text = if decision == "allow" {
-        paint("32;1", decision)
-    } else {
-        paint("31;1", decision)
-    };
-    println!("decision  {decision_text}");
+    println!("decision  {}", paint_decision(decision));
     if !reason.is_empty() {
         println!("reason    {reason}");
     }
@@ -111,9 +98,9 @@ pub(crate) fn print_report(report: &RunReport) {
         for line in &report.logs {
             let level = format!("{:?}", line.level).to_lowercase();
             let level = match line.level {
-                LogLevel::Error => paint("31", &level),
-                LogLevel::Warn => paint("33", &level),
-                _ => paint("2", &level),
+                LogLevel::Error => paint(&level, Paint::Bad),
+                LogLevel::Warn => paint(&level, Paint::Warn),
+                _ => paint(&level, Paint::Dim),
             };
             println!("  [{level}] {}", line.message);
         }
@@ -123,4 +110,44 @@ pub(crate) fn print_report(report: &RunReport) {
         report.fuel_consumed,
         report.duration.as_secs_f64() * 1000.0
     );
+}
+
+/// Colours for what matters at a glance.
+#[derive(Clone, Copy)]
+pub(crate) enum Paint {
+    /// Allowed, passed.
+    Good,
+    /// Denied, failed, errors.
+    Bad,
+    /// Warnings.
+    Warn,
+    /// What matters least.
+    Dim,
+}
+
+/// `text` in colour when standard output is a terminal and `NO_COLOR` is unset.
+pub(crate) fn paint(text: &str, paint: Paint) -> String {
+    let wanted = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if !wanted {
+        return text.to_owned();
+    }
+    let code = match paint {
+        Paint::Good => "1;32",
+        Paint::Bad => "1;31",
+        Paint::Warn => "33",
+        Paint::Dim => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// A decision, coloured.
+pub(crate) fn paint_decision(decision: &str) -> String {
+    paint(
+        decision,
+        if decision == "allow" {
+            Paint::Good
+        } else {
+            Paint::Bad
+        },
+    )
 }

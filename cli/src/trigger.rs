@@ -136,7 +136,7 @@ fn response_json(response: &ExecuteResponse) -> Value {
 
 fn print_response(response: &ExecuteResponse) {
     println!("run       {}", response.run_id);
-    println!("decision  {}", decision(response));
+    println!("decision  {}", output::paint_decision(decision(response)));
     if !response.deny_reason.is_empty() {
         println!("reason    {}", response.deny_reason);
     }
