@@ -27,6 +27,9 @@ pub(crate) struct InitArgs {
     /// The Action's slug (default: the folder's name).
     #[arg(long)]
     slug: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 const TSCONFIG: &str = r#"{
@@ -121,11 +124,19 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
     if !args.dir.join("config.json").exists() {
         write(Path::new("config.json"), b"{}\n")?;
     }
-    println!(
-        "created {} from the {} starter (slug {slug}); try: action test {}",
-        args.dir.display(),
-        args.starter,
-        args.dir.display()
-    );
+    if args.json {
+        crate::output::print_json(&serde_json::json!({
+            "dir": args.dir,
+            "starter": args.starter,
+            "slug": slug,
+        }));
+    } else {
+        println!(
+            "created {} from the {} starter (slug {slug}); try: action test {}",
+            args.dir.display(),
+            args.starter,
+            args.dir.display()
+        );
+    }
     Ok(Status::Ok)
 }

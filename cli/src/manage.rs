@@ -646,6 +646,9 @@ pub(crate) struct LoginArgs {
     /// A tenant token.
     #[arg(long)]
     token: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Checks the token against the control plane, then keeps both in the profile.
@@ -684,10 +687,14 @@ pub(crate) fn login(args: &LoginArgs) -> anyhow::Result<Status> {
             .with_context(|| format!("writing {}", path.display()))?;
         file.write_all(text.as_bytes())?;
     }
-    println!(
-        "logged in to {}; the token is kept in {} (mode 0600)",
-        args.server,
-        path.display()
-    );
+    if args.json {
+        print_json(&json!({ "server": args.server, "profile": path }));
+    } else {
+        println!(
+            "logged in to {}; the token is kept in {} (mode 0600)",
+            args.server,
+            path.display()
+        );
+    }
     Ok(Status::Ok)
 }
