@@ -175,12 +175,7 @@ impl ActionsApi {
         let store = &self.cp.store;
         let latest = store.versions(tenant, &action.slug, 0, 1).await?;
         let live = store.live_versions(tenant, &action.slug).await?;
-        let bindings = store
-            .bindings(tenant)
-            .await?
-            .into_iter()
-            .filter(|b| b.action_slug == action.slug)
-            .count();
+        let bindings = store.binding_count(tenant, &action.slug).await?;
         Ok(convert::action(action, latest.first(), &live, bindings))
     }
 }

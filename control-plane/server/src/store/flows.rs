@@ -183,6 +183,18 @@ impl Store {
         bindings_of(&mut connection, tenant, None).await
     }
 
+    /// How many bindings follow an Action (any major).
+    pub async fn binding_count(&self, tenant: &str, slug: &str) -> Result<usize, Error> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bindings WHERE tenant_id = $1 AND action_slug = $2",
+        )
+        .bind(tenant)
+        .bind(slug)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(count as usize)
+    }
+
     /// The live version of an Action's major, as a binding would run it.
     pub async fn live_version(
         &self,

@@ -830,6 +830,7 @@ pub async fn every_rpc_refuses_another_tenants_data(h: &Harness) {
         .expect("alpha's action")
         .into_inner();
     assert_eq!(alpha_action.latest_version, "0.1.1");
+    assert_eq!(alpha_action.bindings, 1);
     assert_eq!(alpha_action.live_versions, ["0.1.0"]);
 
     // Tenant management takes the operator token; the operator token
