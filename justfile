@@ -68,6 +68,19 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --locked --release --workspace --all-targets -- -D warnings
 
-# Criterion benchmarks: compile time per starter and in-process run time per starter.
+# Criterion benchmarks: compile time per starter, and in-process run time per starter three ways
+# (the pooled path we ship, a naive wasmtime path, Node.js vm with a new context per run).
 bench:
-    cargo bench --locked --workspace
+    cargo bench --locked --workspace --bench compile --bench run
+
+# RSS of one runner process holding 1,000 to 10,000 distinct Actions (real runner binary).
+bench-memory *counts:
+    cargo bench --locked --workspace --bench memory -- {{counts}}
+
+# Every fuzz target (compile path, host-call payloads) for a bounded time each, default 60 s.
+fuzz seconds="60" *targets:
+    scripts/fuzz.sh {{seconds}} {{targets}}
+
+# Executions per second and p50/p99/p99.9 over gRPC: the embedded service under actions-load.
+bench-grpc *args: build
+    scripts/bench-grpc.sh {{args}}

@@ -27,10 +27,11 @@ pub mod telemetry;
 
 pub use actions_proto::catalog::{Flow, Method, Trigger, UnknownTrigger};
 pub use fetch::{FetchError, FetchRequest, FetchResponse, HttpFetch};
+pub use host::payload;
 pub use host::tokens::RESERVED_CLAIMS;
 pub use limits::RunLimits;
 pub use report::{Effects, LogLevel, LogLine, LogOrigin, Outcome, RunReport};
-pub use sandbox::{ActionModule, RunRequest, Sandbox, SandboxConfig};
+pub use sandbox::{ActionModule, InstanceStrategy, RunRequest, Sandbox, SandboxConfig};
 
 /// Why the sandbox could not be set up or a module could not be loaded.
 /// Failures of a run are never errors: they are [`Outcome`]s.

@@ -3,78 +3,348 @@
 //! id), so that neither a control-plane outage nor a runner restart loses a
 //! record.
 //!
-//! The spool is a folder of files, one per record (`<millis>-<run id>.rec`,
-//! protobuf), written to a temporary name and renamed, so a killed runner
-//! leaves whole records or none. It is bounded: past `max_records` the oldest
-//! record is dropped and a warning logged. A file is deleted only when the
-//! control plane has acknowledged its run id.
+//! The spool is a folder of segments: length-delimited protobuf records
+//! appended to `<sequence>-<millis>.open` by one writer thread, which takes every
+//! record waiting at that moment and writes them with one `write` (group
+//! commit), then answers each caller. A segment is sealed (renamed to
+//! `.seg`) when it holds [`SEGMENT_BYTES`] or is [`SEAL_AFTER`] old, and only
+//! sealed segments are pushed. The spool is bounded: past `max_records` the
+//! oldest sealed segments are dropped, with a warning. A segment is deleted
+//! when the control plane has acknowledged every record in it.
+//!
+//! A killed runner leaves whole records, and at most a torn last record in
+//! its `.open` segment: the next start seals it and pushes every whole
+//! record. Records are in the page cache when the call returns, not
+//! `fsync`ed: they survive the process, not the machine. One file per
+//! record (`.rec`), the format before segments, is still read and pushed.
 
 use crate::RunnerError;
 use crate::slot::SlotRun;
 use actions_proto::controlplane::v1::{self as cp, BindingRecord, RecordLogLine, RunRecord};
 use prost::Message as _;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most bytes of log text kept per binding in a record.
 const MAX_RECORD_LOG_BYTES: usize = 16 * 1024;
-/// Records sent per push.
-const PUSH_BATCH: usize = 256;
+/// A segment is sealed once it is this large...
+pub const SEGMENT_BYTES: u64 = 1024 * 1024;
+/// ...or this old, so that records reach the control plane soon after.
+pub const SEAL_AFTER: Duration = Duration::from_millis(100);
+
+const OPEN: &str = "open";
+const SEALED: &str = "seg";
+/// One record per file: the format before segments.
+const LEGACY: &str = "rec";
 
 /// The on-disk spool.
 pub struct RecordSpool {
-    dir: PathBuf,
-    max_records: usize,
-    wake: tokio::sync::Notify,
+    writer: Mutex<Option<mpsc::Sender<Command>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    sealed: Arc<Mutex<Sealed>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+enum Command {
+    Append(Vec<u8>, tokio::sync::oneshot::Sender<std::io::Result<()>>),
+}
+
+/// Segments ready to push, oldest first, with their record counts.
+#[derive(Default)]
+struct Sealed {
+    segments: VecDeque<(PathBuf, usize)>,
+    records: usize,
+}
+
+impl Sealed {
+    fn push(&mut self, path: PathBuf, records: usize) {
+        self.records += records;
+        self.segments.push_back((path, records));
+    }
+
+    fn remove(&mut self, path: &Path) {
+        if let Some(at) = self.segments.iter().position(|(p, _)| p == path)
+            && let Some((_, records)) = self.segments.remove(at)
+        {
+            self.records -= records;
+        }
+    }
 }
 
 impl RecordSpool {
-    /// Opens (and creates) the spool folder; records left by an earlier
-    /// process are kept and will be pushed.
+    /// Opens (and creates) the spool folder. Segments left by an earlier
+    /// process, sealed or not, are kept and will be pushed.
     pub fn open(dir: &Path, max_records: usize) -> Result<Arc<Self>, RunnerError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            RunnerError::Config(format!("creating the record spool {}: {e}", dir.display()))
-        })?;
-        Ok(Arc::new(Self {
+        let failed = |e: std::io::Error| {
+            RunnerError::Config(format!("opening the record spool {}: {e}", dir.display()))
+        };
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        let mut sealed = Sealed::default();
+        let mut last_sequence = 0;
+        for path in files_with(dir, &[OPEN, SEALED, LEGACY]).map_err(failed)? {
+            if let Some(sequence) = segment_sequence(&path) {
+                last_sequence = last_sequence.max(sequence);
+            }
+            let path = if path.extension().is_some_and(|e| e == OPEN) {
+                let to = path.with_extension(SEALED);
+                std::fs::rename(&path, &to).map_err(failed)?;
+                to
+            } else {
+                path
+            };
+            let records = read_segment(&path).map(|r| r.len()).unwrap_or(0);
+            sealed.push(path, records);
+        }
+        let sealed = Arc::new(Mutex::new(sealed));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (writer, commands) = mpsc::channel();
+        let mut segments = SegmentWriter {
             dir: dir.to_owned(),
             max_records: max_records.max(1),
-            wake: tokio::sync::Notify::new(),
+            open: None,
+            sequence: last_sequence,
+            sealed: Arc::clone(&sealed),
+            wake: Arc::clone(&wake),
+        };
+        let thread = std::thread::Builder::new()
+            .name("actions-spool".into())
+            .spawn(move || segments.run(&commands))
+            .map_err(failed)?;
+        Ok(Arc::new(Self {
+            writer: Mutex::new(Some(writer)),
+            thread: Mutex::new(Some(thread)),
+            sealed,
+            wake,
         }))
     }
 
-    /// Writes a record durably enough to survive the process (blocking I/O).
-    pub fn append(&self, record: &RunRecord) -> std::io::Result<()> {
-        let name = format!("{:013}-{}.rec", record.started_at_ms, record.run_id);
-        let temporary = self.dir.join(format!(".{name}.tmp"));
-        std::fs::write(&temporary, record.encode_to_vec())?;
-        std::fs::rename(&temporary, self.dir.join(&name))?;
-        let pending = self.pending();
-        if pending.len() > self.max_records {
-            for old in &pending[..pending.len() - self.max_records] {
-                tracing::warn!(file = %old.display(), "record spool full: dropping the oldest record");
-                let _ = std::fs::remove_file(old);
+    /// Appends a record; returns once it is written (survives this process).
+    pub async fn append(&self, record: &RunRecord) -> std::io::Result<()> {
+        let (done, written) = tokio::sync::oneshot::channel();
+        let command = Command::Append(record.encode_length_delimited_to_vec(), done);
+        let sent = match self.writer.lock() {
+            Ok(writer) => writer.as_ref().map(|w| w.send(command).is_ok()),
+            Err(_) => None,
+        };
+        if sent != Some(true) {
+            return Err(std::io::Error::other("the record spool is closed"));
+        }
+        written
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::other("the record spool writer stopped")))
+    }
+
+    /// Seals the open segment and stops the writer (blocking I/O); later
+    /// appends fail. What is not pushed yet stays for the next start.
+    pub fn close(&self) {
+        if let Ok(mut writer) = self.writer.lock() {
+            writer.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    /// Records in sealed segments, waiting to be pushed.
+    pub fn sealed_records(&self) -> usize {
+        self.sealed.lock().map_or(0, |s| s.records)
+    }
+
+    fn oldest_sealed(&self) -> Option<PathBuf> {
+        self.sealed
+            .lock()
+            .ok()
+            .and_then(|s| s.segments.front().map(|(p, _)| p.clone()))
+    }
+
+    fn forget(&self, segment: &Path) {
+        if let Ok(mut sealed) = self.sealed.lock() {
+            sealed.remove(segment);
+        }
+    }
+}
+
+/// Every whole record in a spool folder, sealed or not, in order: what a
+/// runner that stopped there would push.
+pub fn spooled_records(dir: &Path) -> std::io::Result<Vec<RunRecord>> {
+    let mut records = Vec::new();
+    for path in files_with(dir, &[OPEN, SEALED, LEGACY])? {
+        records.extend(read_segment(&path)?);
+    }
+    Ok(records)
+}
+
+/// The sequence number a segment's name starts with.
+fn segment_sequence(path: &Path) -> Option<u64> {
+    if path.extension().is_some_and(|e| e == LEGACY) {
+        return None;
+    }
+    path.file_stem()?.to_str()?.split('-').next()?.parse().ok()
+}
+
+fn files_with(dir: &Path, extensions: &[&str]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The whole records of a segment; a torn last record (the process died
+/// while writing it) is left out with a warning.
+fn read_segment(path: &Path) -> std::io::Result<Vec<RunRecord>> {
+    let bytes = std::fs::read(path)?;
+    if path.extension().is_some_and(|e| e == LEGACY) {
+        return RunRecord::decode(bytes.as_slice())
+            .map(|r| vec![r])
+            .map_err(std::io::Error::other);
+    }
+    let mut records = Vec::new();
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        match RunRecord::decode_length_delimited(&mut rest) {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                tracing::warn!(file = %path.display(), %error, whole = records.len(), "a torn record at the end of a spool segment is left out");
+                break;
             }
         }
-        self.wake.notify_one();
+    }
+    Ok(records)
+}
+
+/// The writer thread's state: the open segment and how to seal it.
+struct SegmentWriter {
+    dir: PathBuf,
+    max_records: usize,
+    open: Option<OpenSegment>,
+    sequence: u64,
+    sealed: Arc<Mutex<Sealed>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+struct OpenSegment {
+    path: PathBuf,
+    file: std::fs::File,
+    bytes: u64,
+    records: usize,
+    opened: Instant,
+}
+
+impl SegmentWriter {
+    fn run(&mut self, commands: &mpsc::Receiver<Command>) {
+        loop {
+            match commands.recv_timeout(SEAL_AFTER) {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    batch.extend(commands.try_iter());
+                    self.write(batch);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.seal();
+                    return;
+                }
+            }
+            if self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.bytes >= SEGMENT_BYTES || o.opened.elapsed() >= SEAL_AFTER)
+            {
+                self.seal();
+            }
+        }
+    }
+
+    fn write(&mut self, batch: Vec<Command>) {
+        let mut bytes = Vec::new();
+        let mut waiting = Vec::with_capacity(batch.len());
+        for Command::Append(record, done) in batch {
+            bytes.extend_from_slice(&record);
+            waiting.push(done);
+        }
+        let result = self.append(&bytes, waiting.len());
+        for done in waiting {
+            let _ = done.send(match &result {
+                Ok(()) => Ok(()),
+                Err(error) => Err(std::io::Error::new(error.kind(), error.to_string())),
+            });
+        }
+    }
+
+    fn append(&mut self, bytes: &[u8], records: usize) -> std::io::Result<()> {
+        if self.open.is_none() {
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            // The sequence number leads the name: names sort in the order the
+            // segments were made whatever the clock does, and never repeat
+            // one still on disk (sealing would replace an unpushed segment).
+            let path = loop {
+                self.sequence += 1;
+                let path = self
+                    .dir
+                    .join(format!("{:012}-{millis:013}.{OPEN}", self.sequence));
+                if !path.exists() && !path.with_extension(SEALED).exists() {
+                    break path;
+                }
+            };
+            let file = std::fs::OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)?;
+            self.open = Some(OpenSegment {
+                path,
+                file,
+                bytes: 0,
+                records: 0,
+                opened: Instant::now(),
+            });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Err(std::io::Error::other("no open segment"));
+        };
+        open.file.write_all(bytes)?;
+        open.bytes += bytes.len() as u64;
+        open.records += records;
         Ok(())
     }
 
-    /// Spooled record files, oldest first.
-    pub fn pending(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "rec"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
+    fn seal(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        drop(open.file);
+        let sealed_path = open.path.with_extension(SEALED);
+        if let Err(error) = std::fs::rename(&open.path, &sealed_path) {
+            // Left `.open`, it is sealed by the next start.
+            tracing::error!(file = %open.path.display(), %error, "could not seal a spool segment");
+            return;
+        }
+        let Ok(mut sealed) = self.sealed.lock() else {
+            return;
+        };
+        sealed.push(sealed_path, open.records);
+        while sealed.records > self.max_records && sealed.segments.len() > 1 {
+            if let Some((oldest, records)) = sealed.segments.pop_front() {
+                sealed.records -= records;
+                tracing::warn!(file = %oldest.display(), records, "record spool full: dropping the oldest segment");
+                let _ = std::fs::remove_file(oldest);
+            }
+        }
+        drop(sealed);
+        self.wake.notify_one();
     }
 }
 
@@ -192,31 +462,36 @@ pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: crate::sync::C
     }
 }
 
-/// Sends one batch; returns how many records were acknowledged.
+/// Pushes the oldest sealed segment; returns how many records were
+/// acknowledged. The segment is deleted once every record in it is.
 async fn push_pending(
     spool: &RecordSpool,
     control_plane: &crate::sync::ControlPlaneLink,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    let files: Vec<PathBuf> = spool.pending().into_iter().take(PUSH_BATCH).collect();
-    if files.is_empty() {
+    let Some(segment) = spool.oldest_sealed() else {
         return Ok(0);
-    }
-    let mut records = Vec::with_capacity(files.len());
-    for file in &files {
-        match std::fs::read(file).map(|bytes| RunRecord::decode(bytes.as_slice())) {
-            Ok(Ok(record)) => records.push((file.clone(), record)),
-            // A record that cannot be read back would block the spool forever.
-            Ok(Err(error)) => {
-                tracing::error!(file = %file.display(), %error, "dropping an unreadable run record");
-                let _ = std::fs::remove_file(file);
-            }
-            Err(error) => return Err(error.into()),
+    };
+    let segment_for_read = segment.clone();
+    let read = tokio::task::spawn_blocking(move || read_segment(&segment_for_read)).await?;
+    let records = match read {
+        Ok(records) => records,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // Dropped by the writer for room meanwhile.
+            spool.forget(&segment);
+            return Ok(0);
         }
-    }
+        // A segment that cannot be read back would block the spool forever.
+        Err(error) => {
+            tracing::error!(file = %segment.display(), %error, "dropping an unreadable spool segment");
+            let _ = std::fs::remove_file(&segment);
+            spool.forget(&segment);
+            return Ok(0);
+        }
+    };
+    let expected: HashSet<String> = records.iter().map(|r| r.run_id.clone()).collect();
     let mut client = control_plane.connect().await?;
-    let outgoing: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();
     let mut acks = client
-        .push_run_records(tokio_stream::iter(outgoing))
+        .push_run_records(tokio_stream::iter(records))
         .await?
         .into_inner();
     let mut acknowledged = HashSet::new();
@@ -224,12 +499,111 @@ async fn push_pending(
         let cp::RunRecordAck { run_id } = ack;
         acknowledged.insert(run_id);
     }
-    let mut done = 0;
-    for (file, record) in &records {
-        if acknowledged.contains(&record.run_id) {
-            let _ = std::fs::remove_file(file);
-            done += 1;
+    if expected.is_subset(&acknowledged) {
+        let _ = std::fs::remove_file(&segment);
+        spool.forget(&segment);
+        Ok(expected.len().max(1))
+    } else {
+        Err(format!(
+            "the control plane acknowledged {} of the {} records of {}",
+            expected.intersection(&acknowledged).count(),
+            expected.len(),
+            segment.display()
+        )
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(run_id: &str) -> RunRecord {
+        RunRecord {
+            run_id: run_id.into(),
+            tenant: "acme".into(),
+            ..RunRecord::default()
         }
     }
-    Ok(done)
+
+    fn ids(records: &[RunRecord]) -> Vec<&str> {
+        records.iter().map(|r| r.run_id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn appended_records_are_sealed_into_one_segment_on_close() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = RecordSpool::open(dir.path(), 100).expect("opens");
+        for id in ["a", "b", "c"] {
+            spool.append(&record(id)).await.expect("appends");
+        }
+        assert_eq!(
+            ids(&spooled_records(dir.path()).expect("reads")),
+            ["a", "b", "c"]
+        );
+        spool.close();
+        assert_eq!(spool.sealed_records(), 3);
+        assert_eq!(files_with(dir.path(), &[SEALED]).expect("lists").len(), 1);
+        assert!(spool.append(&record("d")).await.is_err(), "closed");
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_record_is_left_out_and_the_rest_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = record("whole-1").encode_length_delimited_to_vec();
+        bytes.extend(record("whole-2").encode_length_delimited_to_vec());
+        let torn = record("torn").encode_length_delimited_to_vec();
+        bytes.extend(&torn[..torn.len() - 3]);
+        std::fs::write(dir.path().join("000000000007-0000000000001.open"), bytes).expect("write");
+        let spool = RecordSpool::open(dir.path(), 100).expect("opens");
+        assert_eq!(spool.sealed_records(), 2);
+        assert!(files_with(dir.path(), &[OPEN]).expect("lists").is_empty());
+        assert_eq!(
+            ids(&spooled_records(dir.path()).expect("reads")),
+            ["whole-1", "whole-2"]
+        );
+        spool.append(&record("after")).await.expect("appends");
+        spool.close();
+        assert_eq!(
+            ids(&spooled_records(dir.path()).expect("reads")),
+            ["whole-1", "whole-2", "after"],
+            "a new segment sorts after what the earlier process left"
+        );
+    }
+
+    #[tokio::test]
+    async fn past_the_bound_the_oldest_segments_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for round in 0..4 {
+            let spool = RecordSpool::open(dir.path(), 5).expect("opens");
+            for n in 0..2 {
+                spool
+                    .append(&record(&format!("{round}-{n}")))
+                    .await
+                    .expect("appends");
+            }
+            spool.close();
+        }
+        assert_eq!(
+            ids(&spooled_records(dir.path()).expect("reads")),
+            ["2-0", "2-1", "3-0", "3-1"]
+        );
+    }
+
+    #[tokio::test]
+    async fn records_of_the_one_file_per_record_format_are_still_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("0000000000001-legacy.rec"),
+            record("legacy").encode_to_vec(),
+        )
+        .expect("write");
+        let spool = RecordSpool::open(dir.path(), 100).expect("opens");
+        spool.append(&record("new")).await.expect("appends");
+        spool.close();
+        assert_eq!(spool.sealed_records(), 2);
+        let mut found = spooled_records(dir.path()).expect("reads");
+        found.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        assert_eq!(ids(&found), ["legacy", "new"]);
+    }
 }

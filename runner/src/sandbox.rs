@@ -49,6 +49,24 @@ pub struct SandboxConfig {
     /// rather than returned to the kernel) between runs: fewer page faults
     /// per run, at up to this much RSS per pool slot ever used.
     pub linear_memory_keep_resident: usize,
+    /// How runs get their instances; [`InstanceStrategy::Pooled`] unless
+    /// measuring the baseline.
+    pub strategy: InstanceStrategy,
+}
+
+/// How each run gets its instances.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstanceStrategy {
+    /// What the runner ships: pooling allocator with copy-on-write slots
+    /// kept resident, the plugin pre-linked once (`InstancePre`), and each
+    /// Action compiled once and cached by hash.
+    #[default]
+    Pooled,
+    /// The baseline the benchmarks measure the pooled path against: a first
+    /// integration of wasmtime. Default (on-demand) allocator, the plugin
+    /// linked by name on every run, and every `load` compiles the Action
+    /// again (no cache). Same limits, same host functions, same results.
+    Naive,
 }
 
 impl Default for SandboxConfig {
@@ -68,6 +86,7 @@ impl Default for SandboxConfig {
             },
             cache_dir: None,
             linear_memory_keep_resident: 16 * 1024 * 1024,
+            strategy: InstanceStrategy::Pooled,
         }
     }
 }
@@ -119,6 +138,9 @@ pub struct RunRequest {
 /// Runs Actions. One per process; share it behind an `Arc`.
 pub struct Sandbox {
     engine: Engine,
+    strategy: InstanceStrategy,
+    /// Kept for [`InstanceStrategy::Naive`], which links the plugin per run.
+    linker: Linker<RunState>,
     plugin: InstancePre<RunState>,
     ceilings: RunLimits,
     modules: RwLock<HashMap<String, ActionModule>>,
@@ -141,6 +163,8 @@ impl Sandbox {
         start_epoch_ticker(&engine);
         Ok(Self {
             engine,
+            strategy: config.strategy,
+            linker,
             plugin,
             ceilings: config.ceilings,
             modules: RwLock::new(HashMap::new()),
@@ -167,10 +191,12 @@ impl Sandbox {
     /// not exactly the compiler's dynamic-link shape.
     pub fn load(&self, wasm: &[u8]) -> Result<ActionModule, RunnerError> {
         let sha256 = hex::encode(Sha256::digest(wasm));
+        let cached = self.strategy == InstanceStrategy::Pooled;
         if let Some(found) = self
             .modules
             .read()
             .ok()
+            .filter(|_| cached)
             .and_then(|m| m.get(&sha256).cloned())
         {
             return Ok(found);
@@ -209,7 +235,7 @@ impl Sandbox {
                 imports,
             }),
         };
-        if let Ok(mut modules) = self.modules.write() {
+        if cached && let Ok(mut modules) = self.modules.write() {
             modules.entry(sha256).or_insert_with(|| action.clone());
         }
         Ok(action)
@@ -307,7 +333,14 @@ impl Sandbox {
             // Let other runs on this thread go on between ticks.
             Ok(UpdateDeadline::Yield(1))
         });
-        let plugin = self.plugin.instantiate_async(&mut *store).await?;
+        let plugin = match self.strategy {
+            InstanceStrategy::Pooled => self.plugin.instantiate_async(&mut *store).await?,
+            InstanceStrategy::Naive => {
+                self.linker
+                    .instantiate_async(&mut *store, self.plugin.module())
+                    .await?
+            }
+        };
         let imports = action
             .inner
             .imports
@@ -325,6 +358,11 @@ impl Sandbox {
 }
 
 fn engine_config(config: &SandboxConfig) -> Result<Config, RunnerError> {
+    let mut engine = Config::new();
+    engine.consume_fuel(true).epoch_interruption(true);
+    if config.strategy == InstanceStrategy::Naive {
+        return Ok(engine);
+    }
     let runs = config.max_concurrent_runs.max(1);
     let mut pool = PoolingAllocationConfig::default();
     // Each run instantiates the plugin (one memory, one table) and the
@@ -339,12 +377,7 @@ fn engine_config(config: &SandboxConfig) -> Result<Config, RunnerError> {
         // Reset only the pages a run dirtied (Linux 6.7+; off elsewhere):
         // 92 -> 76 µs for the empty starter here (docs/PERFORMANCE.md).
         .pagemap_scan(wasmtime::Enabled::Auto);
-    let mut engine = Config::new();
-    engine
-        .consume_fuel(true)
-        .epoch_interruption(true)
-        .memory_init_cow(true)
-        .allocation_strategy(pool);
+    engine.memory_init_cow(true).allocation_strategy(pool);
     Ok(engine)
 }
 

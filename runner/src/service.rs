@@ -358,6 +358,9 @@ pub async fn serve(
     for task in background {
         task.abort();
     }
+    if let Some(spool) = state.spool.clone() {
+        let _ = tokio::task::spawn_blocking(move || spool.close()).await;
+    }
     served.map_err(|e| RunnerError::Config(format!("serving: {e}")))
 }
 
@@ -457,11 +460,8 @@ impl ExecutionService {
                 &slot,
                 test,
             );
-            let spool = Arc::clone(spool);
-            match tokio::task::spawn_blocking(move || spool.append(&record)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::error!(%error, run_id, "could not spool the run record"),
-                Err(error) => tracing::error!(%error, run_id, "could not spool the run record"),
+            if let Err(error) = spool.append(&record).await {
+                tracing::error!(%error, run_id, "could not spool the run record");
             }
         }
         Ok(Response::new(slot_response(run_id, slot)))

@@ -1,6 +1,6 @@
 //! `api.access`: the decision.
 
-use super::{RunState, read_string};
+use super::{RunState, read_guest};
 use crate::Method;
 use actions_plugin::HOST_MODULE;
 use wasmtime::{Caller, Linker};
@@ -24,7 +24,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
         HOST_MODULE,
         "access_deny",
         |mut caller: Caller<'_, RunState>, ptr: u32, len: u32| -> wasmtime::Result<i32> {
-            let mut reason = read_string(&mut caller, ptr, len)?;
+            // Only what is kept is read: a reason of any length is cut, not
+            // copied whole (and not refused as an ABI break).
+            let take = len.min(MAX_REASON_BYTES as u32 + 3);
+            let mut reason =
+                String::from_utf8_lossy(&read_guest(&mut caller, ptr, take)?).into_owned();
             let state = caller.data_mut();
             let result = state.check_allowed(Method::AccessDeny)?.map(|()| {
                 if reason.len() > MAX_REASON_BYTES {

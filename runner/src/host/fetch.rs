@@ -15,8 +15,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
         "fetch",
         |mut caller: Caller<'_, RunState>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                let bytes = read_guest(&mut caller, ptr, len)?;
-                let prepared = prepare(caller.data_mut(), &bytes)?;
+                let prepared = if len as u64 > request_room(caller.data()) {
+                    // Refused unread: the body alone is over its limit.
+                    let limit = caller.data().limits.fetch_request_bytes;
+                    Ok(Err(format!(
+                        "api.fetch: the request is {len} bytes, over the limit of {limit} bytes for its body"
+                    )))
+                } else {
+                    let bytes = read_guest(&mut caller, ptr, len)?;
+                    prepare(caller.data_mut(), &bytes)
+                }?;
                 let result = match prepared {
                     Err(message) => Err(message),
                     Ok((request, timeout, fetcher)) => {
@@ -56,16 +64,21 @@ type Prepared = (
     std::sync::Arc<dyn crate::fetch::HttpFetch>,
 );
 
+/// The largest request (JSON: URL, headers and body) read from the plugin:
+/// the body's limit plus room for the rest, within the host's payload cap.
+fn request_room(state: &RunState) -> u64 {
+    (state.limits.fetch_request_bytes + 64 * 1024).min(super::MAX_CALL_PAYLOAD as u64)
+}
+
 /// The checks every fetch gets before any transport sees it.
 fn prepare(state: &mut RunState, bytes: &[u8]) -> Result<Result<Prepared, String>, super::Stop> {
     if let Err(message) = state.check_allowed(Method::Fetch)? {
         return Ok(Err(message));
     }
-    let mut request: FetchRequest = match serde_json::from_slice(bytes) {
+    let request = match super::payload::fetch_request(bytes) {
         Ok(request) => request,
-        Err(e) => return Ok(Err(format!("api.fetch: malformed request: {e}"))),
+        Err(message) => return Ok(Err(message)),
     };
-    request.method = request.method.to_ascii_uppercase();
     if state.fetch_calls >= state.limits.fetch_calls {
         return Ok(Err(format!(
             "api.fetch: this run already made its {} allowed calls",
@@ -84,9 +97,7 @@ fn prepare(state: &mut RunState, bytes: &[u8]) -> Result<Result<Prepared, String
         return Ok(Err("api.fetch is not enabled on this runner".into()));
     };
     let remaining = state.deadline.saturating_duration_since(Instant::now());
-    let mut timeout = Duration::from_millis(state.limits.fetch_timeout_ms).min(remaining);
-    if let Some(asked) = request.timeout_ms.filter(|t| t.is_finite() && *t > 0.0) {
-        timeout = timeout.min(Duration::from_secs_f64(asked / 1000.0));
-    }
+    let timeout =
+        super::payload::fetch_timeout(state.limits.fetch_timeout_ms, remaining, request.timeout_ms);
     Ok(Ok((request, timeout, fetcher)))
 }

@@ -11,6 +11,7 @@
 pub(crate) mod access;
 pub(crate) mod console;
 pub(crate) mod fetch;
+pub mod payload;
 pub(crate) mod run;
 pub(crate) mod tokens;
 pub(crate) mod user;
@@ -24,7 +25,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Extern, Linker, ResourceLimiter};
 
 /// Most bytes one host call reads from the plugin.
-const MAX_CALL_PAYLOAD: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_CALL_PAYLOAD: usize = 4 * 1024 * 1024;
 /// Most bytes of WASI stderr kept (JS stacks of traps that abort).
 const MAX_STDERR: usize = 16 * 1024;
 
@@ -41,16 +42,7 @@ pub(crate) enum Stop {
     Exit,
 }
 
-/// How the Action said it finished.
-#[derive(Debug, Clone)]
-pub(crate) enum Completion {
-    Ok,
-    Threw {
-        name: String,
-        message: String,
-        stack: String,
-    },
-}
+pub(crate) use payload::Completion;
 
 /// Everything one run owns. Dropped with its `Store`.
 pub(crate) struct RunState {
@@ -138,14 +130,22 @@ impl RunState {
 
     /// Counts bytes of claims and metadata against the run's limit.
     pub(crate) fn charge_effect(&mut self, bytes: usize) -> Result<(), String> {
-        let total = self.effect_bytes + bytes as u64;
+        self.effect_fits(bytes as u64)?;
+        self.effect_bytes += bytes as u64;
+        Ok(())
+    }
+
+    /// Whether `bytes` more of claims and metadata fit, checked before the
+    /// payload is even read: a value far over the limit is refused as such,
+    /// not copied.
+    pub(crate) fn effect_fits(&self, bytes: u64) -> Result<(), String> {
+        let total = self.effect_bytes.saturating_add(bytes);
         if total > self.limits.effect_bytes {
             return Err(format!(
                 "claims and metadata would take {total} bytes, over the limit of {} bytes",
                 self.limits.effect_bytes
             ));
         }
-        self.effect_bytes = total;
         Ok(())
     }
 

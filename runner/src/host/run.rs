@@ -1,25 +1,9 @@
 //! The run itself: the event in, the completion out, and the result buffer
 //! every other call answers through.
 
-use super::{Completion, RunState, Stop, read_guest, write_guest};
+use super::{MAX_CALL_PAYLOAD, RunState, Stop, payload, read_guest, write_guest};
 use actions_plugin::HOST_MODULE;
-use serde::Deserialize;
 use wasmtime::{Caller, Linker};
-
-#[derive(Deserialize)]
-struct Report {
-    ok: bool,
-    #[serde(default)]
-    error: Option<ThrownError>,
-}
-
-#[derive(Deserialize)]
-struct ThrownError {
-    name: String,
-    message: String,
-    #[serde(default)]
-    stack: String,
-}
 
 pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
     linker.func_wrap(
@@ -35,16 +19,20 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
         HOST_MODULE,
         "run_complete",
         |mut caller: Caller<'_, RunState>, ptr: u32, len: u32| -> wasmtime::Result<i32> {
-            let bytes = read_guest(&mut caller, ptr, len)?;
-            let report: Report = serde_json::from_slice(&bytes).map_err(|_| Stop::Abi)?;
-            let completion = match (report.ok, report.error) {
-                (true, _) => Completion::Ok,
-                (false, Some(e)) => Completion::Threw {
-                    name: e.name,
-                    message: e.message,
-                    stack: e.stack,
-                },
-                (false, None) => return Err(Stop::Abi.into()),
+            // `{"ok":true}` is small: only an error report can be this large
+            // (a message or stack of megabytes). It is the Action's failure,
+            // reported by its size rather than copied.
+            let completion = if len as usize > MAX_CALL_PAYLOAD {
+                payload::Completion::Threw {
+                    name: "Error".into(),
+                    message: format!(
+                        "the Action failed with an error of {len} bytes, too large to report"
+                    ),
+                    stack: String::new(),
+                }
+            } else {
+                let bytes = read_guest(&mut caller, ptr, len)?;
+                payload::completion(&bytes).ok_or(Stop::Abi)?
             };
             let state = caller.data_mut();
             // The driver completes once; keep the first word if it did not.

@@ -3,7 +3,6 @@
 use super::{RunState, read_string};
 use crate::Method;
 use actions_plugin::HOST_MODULE;
-use serde_json::Value;
 use wasmtime::{Caller, Linker};
 
 /// Claims that the identity platform owns; an Action may not set them.
@@ -73,18 +72,21 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
          value_ptr: u32,
          value_len: u32|
          -> wasmtime::Result<i32> {
-            let name = read_string(&mut caller, name_ptr, name_len)?;
-            let value_json = read_string(&mut caller, value_ptr, value_len)?;
             let method = match token {
                 ACCESS_TOKEN => Method::AccessTokenSetCustomClaim,
                 ID_TOKEN => Method::IdTokenSetCustomClaim,
                 _ => return Err(super::Stop::Abi.into()),
             };
             let state = caller.data_mut();
+            if let Err(e) = state.effect_fits(u64::from(name_len) + u64::from(value_len)) {
+                return Ok(state.settle(Err(format!("{}: {e}", method.js_name()))));
+            }
+            let name = read_string(&mut caller, name_ptr, name_len)?;
+            let value_json = read_string(&mut caller, value_ptr, value_len)?;
+            let state = caller.data_mut();
             let result = state.check_allowed(method)?.and_then(|()| {
                 check_claim_name(&name).map_err(|e| format!("{}: {e}", method.js_name()))?;
-                let value: Value = serde_json::from_str(&value_json)
-                    .map_err(|e| format!("{}: the value is not JSON: {e}", method.js_name()))?;
+                let value = super::payload::effect_value(method.js_name(), &value_json)?;
                 state
                     .charge_effect(name.len() + value_json.len())
                     .map_err(|e| format!("{}: {e}", method.js_name()))?;
@@ -107,6 +109,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
             HOST_MODULE,
             name,
             move |mut caller: Caller<'_, RunState>, ptr: u32, len: u32| -> wasmtime::Result<i32> {
+                if len as usize > MAX_SCOPE_BYTES {
+                    let state = caller.data_mut();
+                    let refused = format!(
+                        "{}: the scope is {len} bytes; scopes are 1 to {MAX_SCOPE_BYTES} bytes without spaces",
+                        method.js_name()
+                    );
+                    return Ok(state.settle(Err(refused)));
+                }
                 let scope = read_string(&mut caller, ptr, len)?;
                 let state = caller.data_mut();
                 let result = state.check_allowed(method)?.and_then(|()| {

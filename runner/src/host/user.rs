@@ -3,7 +3,6 @@
 use super::{RunState, read_string};
 use crate::Method;
 use actions_plugin::HOST_MODULE;
-use serde_json::Value;
 use wasmtime::{Caller, Linker};
 
 const MAX_KEY_BYTES: usize = 256;
@@ -21,13 +20,17 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
          value_ptr: u32,
          value_len: u32|
          -> wasmtime::Result<i32> {
-            let key = read_string(&mut caller, key_ptr, key_len)?;
-            let value_json = read_string(&mut caller, value_ptr, value_len)?;
             let method = match kind {
                 APP_METADATA => Method::UserSetAppMetadata,
                 USER_METADATA => Method::UserSetUserMetadata,
                 _ => return Err(super::Stop::Abi.into()),
             };
+            let state = caller.data_mut();
+            if let Err(e) = state.effect_fits(u64::from(key_len) + u64::from(value_len)) {
+                return Ok(state.settle(Err(format!("{}: {e}", method.js_name()))));
+            }
+            let key = read_string(&mut caller, key_ptr, key_len)?;
+            let value_json = read_string(&mut caller, value_ptr, value_len)?;
             let state = caller.data_mut();
             let result = state.check_allowed(method)?.and_then(|()| {
                 let name = method.js_name();
@@ -36,8 +39,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
                         "{name}: the key must be 1 to {MAX_KEY_BYTES} bytes"
                     ));
                 }
-                let value: Value = serde_json::from_str(&value_json)
-                    .map_err(|e| format!("{name}: the value is not JSON: {e}"))?;
+                let value = super::payload::effect_value(name, &value_json)?;
                 state
                     .charge_effect(key.len() + value_json.len())
                     .map_err(|e| format!("{name}: {e}"))?;

@@ -2,5 +2,6 @@
 //! the sandbox library through its real parts, then the service over real
 //! sockets.
 
+mod hostile;
 mod sandbox;
 mod service;

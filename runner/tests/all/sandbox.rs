@@ -6,8 +6,9 @@
 
 use actions_compiler::{Compiler, SourcePackage};
 use actions_runner::{
-    ActionModule, FetchError, FetchRequest, FetchResponse, HttpFetch, LogLevel, LogOrigin, Outcome,
-    RunLimits, RunReport, RunRequest, RunnerError, Sandbox, SandboxConfig, Trigger,
+    ActionModule, FetchError, FetchRequest, FetchResponse, HttpFetch, InstanceStrategy, LogLevel,
+    LogOrigin, Outcome, RunLimits, RunReport, RunRequest, RunnerError, Sandbox, SandboxConfig,
+    Trigger,
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
@@ -27,7 +28,7 @@ static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| {
     .expect("sandbox starts")
 });
 
-fn cache_dir() -> std::path::PathBuf {
+pub(crate) fn cache_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
 }
 
@@ -780,4 +781,61 @@ async fn operator_ceilings_cap_what_a_run_asks_for() {
     .await;
     assert_eq!(report.outcome, Outcome::OutOfFuel);
     assert_eq!(report.fuel_consumed, 10_000_000);
+}
+
+/// The benchmarks' baseline must do the same work: same decision, effects,
+/// logs and limits as the pooled path, from its own uncached compile.
+#[tokio::test]
+async fn the_naive_baseline_behaves_like_the_pooled_path() {
+    let naive = Sandbox::new(SandboxConfig {
+        strategy: InstanceStrategy::Naive,
+        cache_dir: Some(cache_dir()),
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox starts");
+    let pooled = run(CUSTOM_CLAIM).await;
+    let baseline = run_with(
+        &naive,
+        CUSTOM_CLAIM,
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    )
+    .await;
+    assert_eq!(baseline.outcome, pooled.outcome);
+    assert_eq!(baseline.effects, pooled.effects);
+    assert_eq!(baseline.logs.len(), pooled.logs.len());
+    assert_eq!(baseline.fuel_consumed, pooled.fuel_consumed);
+
+    let spinning = run_with(
+        &naive,
+        "export async function execute() { while (true) {} }",
+        Trigger::LoginPostLogin,
+        limits(|l| l.fuel = 5_000_000),
+    )
+    .await;
+    assert_eq!(spinning.outcome, Outcome::OutOfFuel);
+    assert_next_run_is_clean(&naive).await;
+}
+
+/// Found while writing the fuzz targets: `timeout: 1e300` made the host
+/// panic converting it to a `Duration`, inside the runner's own thread.
+#[tokio::test]
+async fn absurd_fetch_timeouts_are_capped_not_fatal() {
+    let source = r#"export async function execute(event: any, api: any) {
+      for (const timeout of [1e300, Number.MAX_VALUE, Infinity]) {
+        const response = await api.fetch('https://api.example.com/tier', { timeout });
+        api.accessToken.setCustomClaim('https://x/status', response.status);
+      }
+    }"#;
+    let (sandbox, fetcher) = fetching_sandbox(Duration::ZERO, "{}", None);
+    let report = sandbox
+        .run(request(
+            load(&sandbox, source),
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(report.outcome, Outcome::Allowed, "{:?}", report.logs);
+    assert_eq!(fetcher.seen.lock().expect("lock").len(), 3);
 }

@@ -93,13 +93,18 @@ impl Runner {
         std::fs::create_dir_all(&modules).expect("mkdir");
         let flows_file = dir.path().join("flows.json");
         std::fs::write(&flows_file, flows(&modules).to_string()).expect("write flows");
+        let concurrency = if extra.contains("max_concurrent_runs") {
+            ""
+        } else {
+            "max_concurrent_runs = 32"
+        };
         let settings: RunnerSettings = toml::from_str(&format!(
             r#"
             token = "{token}"
             flows_file = "{}"
             modules_dir = "{}"
             cache_dir = "{}"
-            max_concurrent_runs = 32
+            {concurrency}
             execute_budget_ms = 5000
             {extra}
             [fetch]
@@ -581,6 +586,49 @@ async fn fetch_refuses_internal_addresses_in_every_spelling() {
     allowed.stop().await;
 }
 
+/// One pool slot: every run reuses the memory the previous one dirtied,
+/// whichever tenant it belonged to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_pollution_reaches_neither_its_next_run_nor_another_tenant() {
+    let polluter = r#"export function execute(event: any, api: any) {
+      api.accessToken.setCustomClaim('https://x/seen-before', [typeof (globalThis as any).leaked, ({} as any).polluted === true, JSON.stringify([1])]);
+      (globalThis as any).leaked = 'acme secret';
+      (Object.prototype as any).polluted = true;
+      JSON.stringify = () => '"x"';
+    }"#;
+    let observer = r#"export function execute(event: any, api: any) {
+      api.accessToken.setCustomClaim('https://x/world', [typeof (globalThis as any).leaked, ({} as any).polluted === true, JSON.stringify([1]), Object.getOwnPropertyNames(globalThis).length]);
+    }"#;
+    let runner = Runner::start_with(
+        |m| {
+            let polluter = inline(m, polluter);
+            let observer = inline(m, observer);
+            json!({ "tenants": {
+                "acme": { "slots": { "login.post-login": [binding("p", "polluter", &polluter, json!({}), false, json!({}))] } },
+                "globex": { "slots": { "login.post-login": [binding("o", "observer", &observer, json!({}), false, json!({}))] } }
+            } })
+        },
+        &[],
+        "",
+        "max_concurrent_runs = 1",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let login = || event("a@example.com", None);
+    let pristine = claims(&execute(&mut client, "globex", "login.post-login", login()).await);
+    for _ in 0..3 {
+        let acme = claims(&execute(&mut client, "acme", "login.post-login", login()).await);
+        assert_eq!(
+            acme["https://x/seen-before"],
+            json!(["undefined", false, "[1]"]),
+            "the same tenant's next run"
+        );
+        let globex = claims(&execute(&mut client, "globex", "login.post-login", login()).await);
+        assert_eq!(globex, pristine, "another tenant's run");
+    }
+    runner.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_calls_get_clear_status_codes() {
     let runner = Runner::start(|m| json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "empty", &starter(m, "empty"), json!({}), false, json!({}))] } } } }), &[], "s3cret").await;
@@ -993,12 +1041,8 @@ async fn run_records_arrive_after_a_control_plane_outage() {
         );
     }
     // The control plane is down: every record waits in the spool.
-    let spooled = std::fs::read_dir(spool.path())
-        .expect("spool")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rec"))
-        .count();
-    assert_eq!(spooled, 5);
+    let spooled = actions_runner::records::spooled_records(spool.path()).expect("spool");
+    assert_eq!(spooled.len(), 5);
 
     let (sink, stop_sink) = start_sink(port).await;
     let records = wait_for_records(&sink, 5).await;
@@ -1022,11 +1066,9 @@ async fn run_records_arrive_after_a_control_plane_outage() {
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        std::fs::read_dir(spool.path())
+        actions_runner::records::spooled_records(spool.path())
             .expect("spool")
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "rec"))
-            .count(),
+            .len(),
         0,
         "acknowledged records leave the spool"
     );

@@ -1,0 +1,5 @@
+// expect: out_of_fuel
+// limits: {"fuel": 50000000}
+export function execute() {
+  while (true) {}
+}

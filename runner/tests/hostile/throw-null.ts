@@ -1,0 +1,5 @@
+// expect: guest_error
+// guest-error: NonErrorThrown
+export function execute() {
+  throw null;
+}
