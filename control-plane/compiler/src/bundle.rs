@@ -1,8 +1,9 @@
 //! Bundling: the modules of a package, joined into one script that the
 //! plugin's driver runs.
 //!
-//! Each module becomes an async factory, evaluated once, dependencies first;
-//! its `import`s become `const` bindings to the factories' results (hoisted
+//! Each module becomes a factory (async only when it awaits at its top
+//! level), evaluated once, dependencies first; its `import`s become `const`
+//! bindings to the factories' results (hoisted
 //! to the top of the module, as ES imports are), its `export`s become the
 //! getters of the object it returns. The whole bundle is one call of the
 //! plugin's `__actions_start` with a loader of the entry module, so that any
@@ -44,10 +45,21 @@ pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
         });
     }
 
-    let mut out = String::from("__actions_start(async () => {\n");
+    // Factories are plain functions unless a module awaits at its top level.
+    let awaits = |index: usize| graph.transpiled[&graph.order[index]].top_level_await;
+    let any_awaits = modules.iter().any(|(index, _)| awaits(*index));
+    let mut out = String::from(if any_awaits {
+        "__actions_start(async () => {\n"
+    } else {
+        "__actions_start(() => {\n"
+    });
     for (index, module) in &modules {
         let _ = writeln!(out, "// {}", modules_path(&graph, *index));
-        let _ = writeln!(out, "const {} = await (async () => {{", module_var(*index));
+        if awaits(*index) {
+            let _ = writeln!(out, "const {} = await (async () => {{", module_var(*index));
+        } else {
+            let _ = writeln!(out, "const {} = (() => {{", module_var(*index));
+        }
         out.push_str(&module.hoisted_imports);
         out.push_str(&module.body);
         out.push_str("\nreturn {");

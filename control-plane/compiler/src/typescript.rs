@@ -9,13 +9,15 @@
 use crate::{CompileError, SourceLocation};
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Decorator, ImportExpression, ImportMeta, Program, Statement, TSExportAssignment,
+    ArrowFunctionExpression, AwaitExpression, Decorator, ForOfStatement, Function,
+    ImportExpression, ImportMeta, Program, Statement, TSExportAssignment,
     TSImportEqualsDeclaration,
 };
-use oxc::ast_visit::Visit;
+use oxc::ast_visit::{Visit, walk};
 use oxc::codegen::{Codegen, CodegenOptions, CommentOptions};
 use oxc::diagnostics::OxcDiagnostic;
 use oxc::parser::Parser;
+use oxc::semantic::ScopeFlags;
 use oxc::semantic::SemanticBuilder;
 use oxc::span::{SourceType, Span};
 use oxc::transformer::{TransformOptions, Transformer};
@@ -30,6 +32,9 @@ pub(crate) struct TranspiledModule {
     pub js: String,
     /// The modules it imports, in source order, with where each import is.
     pub imports: Vec<ImportSite>,
+    /// Whether it awaits at its top level: only then is its factory async
+    /// (an async factory costs every run a promise and a resume).
+    pub top_level_await: bool,
 }
 
 /// One `import … from "specifier"` (or `export … from`).
@@ -109,6 +114,8 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
     // Imports that survive the transform are the ones that load code; their
     // spans still point into the original file.
     let imports = import_sites(&program, &locate);
+    let mut awaits = TopLevelAwait::default();
+    awaits.visit_program(&program);
     let js = Codegen::new()
         .with_options(CodegenOptions {
             comments: CommentOptions::disabled(),
@@ -120,6 +127,7 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
         path: path.to_owned(),
         js,
         imports,
+        top_level_await: awaits.found,
     })
 }
 
@@ -152,6 +160,27 @@ fn import_sites(program: &Program<'_>, locate: &dyn Fn(Span) -> SourceLocation) 
             at: locate(source.span),
         })
         .collect()
+}
+
+/// Finds `await` (or `for await`) outside every function.
+#[derive(Default)]
+struct TopLevelAwait {
+    found: bool,
+}
+
+impl<'a> Visit<'a> for TopLevelAwait {
+    fn visit_function(&mut self, _: &Function<'a>, _: ScopeFlags) {}
+
+    fn visit_arrow_function_expression(&mut self, _: &ArrowFunctionExpression<'a>) {}
+
+    fn visit_await_expression(&mut self, _: &AwaitExpression<'a>) {
+        self.found = true;
+    }
+
+    fn visit_for_of_statement(&mut self, it: &ForOfStatement<'a>) {
+        self.found |= it.r#await;
+        walk::walk_for_of_statement(self, it);
+    }
 }
 
 /// Constructs that parse but that a bundled, sandboxed Action cannot run.

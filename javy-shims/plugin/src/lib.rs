@@ -14,7 +14,7 @@ use javy_plugin_api::{
     Config, import_namespace,
     javy::{
         Runtime,
-        quickjs::{Ctx, Exception, Function, Object, Result as JsResult},
+        quickjs::{self, Ctx, Exception, Function, Object, Result as JsResult, Value, qjs},
     },
 };
 
@@ -71,12 +71,38 @@ fn settle(ctx: &Ctx<'_>, status: i32) -> JsResult<Option<String>> {
     }
 }
 
+/// Deepest nesting the event may have (the host's JSON is far shallower).
+const MAX_EVENT_DEPTH: u32 = 128;
+
+/// Freezes `value` and every object reachable through its own properties.
+/// Natively: the same walk in the prelude's JavaScript (`Object.keys`,
+/// recursion, `Object.freeze`) was half the work of a small run.
+fn freeze_deep<'js>(ctx: &Ctx<'js>, value: &Value<'js>, depth: u32) -> JsResult<()> {
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    if depth > MAX_EVENT_DEPTH {
+        return Err(Exception::throw_type(ctx, "the event is nested too deeply"));
+    }
+    if unsafe { qjs::JS_FreezeObject(ctx.as_raw().as_ptr(), object.as_raw()) } < 0 {
+        return Err(quickjs::Error::Exception);
+    }
+    for child in object.values::<Value>() {
+        freeze_deep(ctx, &child?, depth + 1)?;
+    }
+    Ok(())
+}
+
 fn host_object<'js>(ctx: &Ctx<'js>) -> JsResult<Object<'js>> {
     let host = Object::new(ctx.clone())?;
+    // The event, parsed and deep-frozen before the Action sees it.
     host.set(
         "event",
-        Function::new(ctx.clone(), |ctx: Ctx<'_>| {
-            settle(&ctx, unsafe { host::run_event() })
+        Function::new(ctx.clone(), |ctx: Ctx<'js>| -> JsResult<Value<'js>> {
+            let json = settle(&ctx, unsafe { host::run_event() })?.unwrap_or_default();
+            let event = ctx.json_parse(json)?;
+            freeze_deep(&ctx, &event, 0)?;
+            Ok(event)
         })?,
     )?;
     host.set(

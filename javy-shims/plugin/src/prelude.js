@@ -335,7 +335,7 @@
       if (typeof execute !== 'function') {
         throw new TypeErrorCtor('the Action does not export a function named `execute`');
       }
-      const event = deepFreeze(jsonParse(host.event()));
+      const event = host.event();
       return execute(event, api);
     };
     then(

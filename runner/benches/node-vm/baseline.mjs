@@ -13,12 +13,21 @@ import readline from 'node:readline';
 let prelude;
 const cases = new Map();
 
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object') {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
 function newHost(eventJson) {
   const run = { outcome: null, deny: null, effects: { access: {}, id: {}, scopesAdded: [], scopesRemoved: [], app: {}, user: {} }, logs: [] };
   let settle;
   const done = new Promise((resolve) => { settle = resolve; });
   const host = {
-    event: () => eventJson,
+    // The plugin's native: the event parsed and deep-frozen.
+    event: () => deepFreeze(JSON.parse(eventJson)),
     log: (level, message) => { run.logs.push([level, message]); },
     allow: () => {},
     deny: (reason) => { run.deny = reason; },

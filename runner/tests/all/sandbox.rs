@@ -839,3 +839,52 @@ async fn absurd_fetch_timeouts_are_capped_not_fatal() {
     assert_eq!(report.outcome, Outcome::Allowed, "{:?}", report.logs);
     assert_eq!(fetcher.seen.lock().expect("lock").len(), 3);
 }
+
+/// Factories are synchronous unless a module awaits at its top level; both
+/// kinds, mixed in one package, still evaluate in dependency order.
+#[tokio::test]
+async fn modules_with_and_without_top_level_await_run_in_order() {
+    let files = BTreeMap::from([
+        (
+            "index.ts".to_owned(),
+            b"import { tier } from './tier';\nimport { order, steps } from './order';\nexport async function execute(e: any, api: any) {\n  api.accessToken.setCustomClaim('https://x/tier', tier);\n  api.accessToken.setCustomClaim('https://x/order', order);\n  api.accessToken.setCustomClaim('https://x/steps', steps);\n}\n".to_vec(),
+        ),
+        (
+            "tier.ts".to_owned(),
+            b"import { order } from './order';\norder.push('tier');\nexport const tier = await Promise.resolve('gold');\n".to_vec(),
+        ),
+        (
+            "order.ts".to_owned(),
+            b"export const order: string[] = ['order'];\nconst later = async () => { await null; };\nvoid later;\nexport let steps = 0;\nfor await (const step of [Promise.resolve(1), 2]) steps += step;\n".to_vec(),
+        ),
+    ]);
+    let package = SourcePackage::new(files, "index.ts").expect("package");
+    let compiled = COMPILER.compile(&package).expect("compiles");
+    assert!(
+        compiled.javascript.contains("await (async () =>"),
+        "{}",
+        compiled.javascript
+    );
+    let report = SANDBOX
+        .run(request(
+            SANDBOX.load(&compiled.wasm).expect("loads"),
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(report.outcome, Outcome::Allowed, "{:?}", report.outcome);
+    let claims = &report.effects.access_token_claims;
+    assert_eq!(claims["https://x/tier"], json!("gold"));
+    assert_eq!(claims["https://x/order"], json!(["order", "tier"]));
+    assert_eq!(claims["https://x/steps"], json!(3));
+
+    let plain = COMPILER
+        .compile(&SourcePackage::single("index.ts", CUSTOM_CLAIM).expect("package"))
+        .expect("compiles");
+    assert!(
+        !plain.javascript.contains("async () =>"),
+        "no top-level await, no async factory: {}",
+        plain.javascript
+    );
+}
