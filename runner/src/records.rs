@@ -4,11 +4,12 @@
 //! record.
 //!
 //! The spool is a folder of segments: length-delimited protobuf records
-//! appended to `<sequence>-<millis>.open` by one writer thread, which takes every
-//! record waiting at that moment and writes them with one `write` (group
-//! commit), then answers each caller. A segment is sealed (renamed to
-//! `.seg`) when it holds [`SEGMENT_BYTES`] or is [`SEAL_AFTER`] old, and only
-//! sealed segments are pushed. The spool is bounded: past `max_records` the
+//! appended to `<sequence>-<millis>.open`, one `write` per record into the
+//! page cache, on the caller's thread (a few microseconds; a hand-off to a
+//! writer thread cost two context switches per call, which under load was
+//! more than the write). A segment is sealed (renamed to `.seg`) when it
+//! holds [`SEGMENT_BYTES`] or is [`SEAL_AFTER`] old, and only sealed
+//! segments are pushed. The spool is bounded: past `max_records` the
 //! oldest sealed segments are dropped, with a warning. A segment is deleted
 //! when the control plane has acknowledged every record in it.
 //!
@@ -26,7 +27,7 @@ use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most bytes of log text kept per binding in a record.
@@ -43,14 +44,10 @@ const LEGACY: &str = "rec";
 
 /// The on-disk spool.
 pub struct RecordSpool {
-    writer: Mutex<Option<mpsc::Sender<Command>>>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// `None` once closed.
+    writer: Mutex<Option<SegmentWriter>>,
     sealed: Arc<Mutex<Sealed>>,
     wake: Arc<tokio::sync::Notify>,
-}
-
-enum Command {
-    Append(Vec<u8>, tokio::sync::oneshot::Sender<std::io::Result<()>>),
 }
 
 /// Segments ready to push, oldest first, with their record counts.
@@ -101,8 +98,7 @@ impl RecordSpool {
         }
         let sealed = Arc::new(Mutex::new(sealed));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let (writer, commands) = mpsc::channel();
-        let mut segments = SegmentWriter {
+        let writer = SegmentWriter {
             dir: dir.to_owned(),
             max_records: max_records.max(1),
             open: None,
@@ -110,43 +106,56 @@ impl RecordSpool {
             sealed: Arc::clone(&sealed),
             wake: Arc::clone(&wake),
         };
-        let thread = std::thread::Builder::new()
-            .name("actions-spool".into())
-            .spawn(move || segments.run(&commands))
-            .map_err(failed)?;
         Ok(Arc::new(Self {
             writer: Mutex::new(Some(writer)),
-            thread: Mutex::new(Some(thread)),
             sealed,
             wake,
         }))
     }
 
-    /// Appends a record; returns once it is written (survives this process).
-    pub async fn append(&self, record: &RunRecord) -> std::io::Result<()> {
-        let (done, written) = tokio::sync::oneshot::channel();
-        let command = Command::Append(record.encode_length_delimited_to_vec(), done);
-        let sent = match self.writer.lock() {
-            Ok(writer) => writer.as_ref().map(|w| w.send(command).is_ok()),
-            Err(_) => None,
-        };
-        if sent != Some(true) {
+    /// Appends a record; when it returns, the record survives this process.
+    /// One small `write` into the page cache.
+    pub fn append(&self, record: &RunRecord) -> std::io::Result<()> {
+        let bytes = record.encode_length_delimited_to_vec();
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| std::io::Error::other("the record spool is broken"))?;
+        let Some(writer) = writer.as_mut() else {
             return Err(std::io::Error::other("the record spool is closed"));
+        };
+        writer.append(&bytes)?;
+        if writer
+            .open
+            .as_ref()
+            .is_some_and(|o| o.bytes >= SEGMENT_BYTES)
+        {
+            writer.seal();
         }
-        written
-            .await
-            .unwrap_or_else(|_| Err(std::io::Error::other("the record spool writer stopped")))
+        Ok(())
     }
 
-    /// Seals the open segment and stops the writer (blocking I/O); later
-    /// appends fail. What is not pushed yet stays for the next start.
-    pub fn close(&self) {
-        if let Ok(mut writer) = self.writer.lock() {
-            writer.take();
+    /// Seals the open segment if it is [`SEAL_AFTER`] old, so that its
+    /// records get pushed; the pusher calls it.
+    pub fn seal_due(&self) {
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(writer) = writer.as_mut()
+            && writer
+                .open
+                .as_ref()
+                .is_some_and(|o| o.opened.elapsed() >= SEAL_AFTER)
+        {
+            writer.seal();
         }
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
-            let _ = thread.join();
+    }
+
+    /// Seals the open segment; later appends fail. What is not pushed yet
+    /// stays for the next start.
+    pub fn close(&self) {
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(mut open) = writer.take()
+        {
+            open.seal();
         }
     }
 
@@ -224,7 +233,7 @@ fn read_segment(path: &Path) -> std::io::Result<Vec<RunRecord>> {
     Ok(records)
 }
 
-/// The writer thread's state: the open segment and how to seal it.
+/// The open segment and how to seal it.
 struct SegmentWriter {
     dir: PathBuf,
     max_records: usize,
@@ -243,47 +252,7 @@ struct OpenSegment {
 }
 
 impl SegmentWriter {
-    fn run(&mut self, commands: &mpsc::Receiver<Command>) {
-        loop {
-            match commands.recv_timeout(SEAL_AFTER) {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    batch.extend(commands.try_iter());
-                    self.write(batch);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    self.seal();
-                    return;
-                }
-            }
-            if self
-                .open
-                .as_ref()
-                .is_some_and(|o| o.bytes >= SEGMENT_BYTES || o.opened.elapsed() >= SEAL_AFTER)
-            {
-                self.seal();
-            }
-        }
-    }
-
-    fn write(&mut self, batch: Vec<Command>) {
-        let mut bytes = Vec::new();
-        let mut waiting = Vec::with_capacity(batch.len());
-        for Command::Append(record, done) in batch {
-            bytes.extend_from_slice(&record);
-            waiting.push(done);
-        }
-        let result = self.append(&bytes, waiting.len());
-        for done in waiting {
-            let _ = done.send(match &result {
-                Ok(()) => Ok(()),
-                Err(error) => Err(std::io::Error::new(error.kind(), error.to_string())),
-            });
-        }
-    }
-
-    fn append(&mut self, bytes: &[u8], records: usize) -> std::io::Result<()> {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if self.open.is_none() {
             let millis = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -317,7 +286,7 @@ impl SegmentWriter {
         };
         open.file.write_all(bytes)?;
         open.bytes += bytes.len() as u64;
-        open.records += records;
+        open.records += 1;
         Ok(())
     }
 
@@ -450,7 +419,8 @@ pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: crate::sync::C
         match push_pending(&spool, &control_plane).await {
             Ok(0) => {
                 backoff = Duration::from_millis(100);
-                let _ = tokio::time::timeout(Duration::from_secs(1), spool.wake.notified()).await;
+                let _ = tokio::time::timeout(SEAL_AFTER, spool.wake.notified()).await;
+                spool.seal_due();
             }
             Ok(_) => backoff = Duration::from_millis(100),
             Err(error) => {
@@ -535,7 +505,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let spool = RecordSpool::open(dir.path(), 100).expect("opens");
         for id in ["a", "b", "c"] {
-            spool.append(&record(id)).await.expect("appends");
+            spool.append(&record(id)).expect("appends");
         }
         assert_eq!(
             ids(&spooled_records(dir.path()).expect("reads")),
@@ -544,7 +514,7 @@ mod tests {
         spool.close();
         assert_eq!(spool.sealed_records(), 3);
         assert_eq!(files_with(dir.path(), &[SEALED]).expect("lists").len(), 1);
-        assert!(spool.append(&record("d")).await.is_err(), "closed");
+        assert!(spool.append(&record("d")).is_err(), "closed");
     }
 
     #[tokio::test]
@@ -562,7 +532,7 @@ mod tests {
             ids(&spooled_records(dir.path()).expect("reads")),
             ["whole-1", "whole-2"]
         );
-        spool.append(&record("after")).await.expect("appends");
+        spool.append(&record("after")).expect("appends");
         spool.close();
         assert_eq!(
             ids(&spooled_records(dir.path()).expect("reads")),
@@ -579,7 +549,6 @@ mod tests {
             for n in 0..2 {
                 spool
                     .append(&record(&format!("{round}-{n}")))
-                    .await
                     .expect("appends");
             }
             spool.close();
@@ -599,7 +568,7 @@ mod tests {
         )
         .expect("write");
         let spool = RecordSpool::open(dir.path(), 100).expect("opens");
-        spool.append(&record("new")).await.expect("appends");
+        spool.append(&record("new")).expect("appends");
         spool.close();
         assert_eq!(spool.sealed_records(), 2);
         let mut found = spooled_records(dir.path()).expect("reads");

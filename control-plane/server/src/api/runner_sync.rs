@@ -29,6 +29,8 @@ impl RunnerSyncApi {
 
 /// How often a watch looks for changes it was not woken for.
 const WATCH_POLL: Duration = Duration::from_secs(1);
+/// Most pushed run records stored in one transaction.
+const MAX_RECORDS_PER_COMMIT: usize = 256;
 
 /// A tenant's flows as runners run them.
 async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Error> {
@@ -170,34 +172,54 @@ impl RunnerSync for RunnerSyncApi {
         let store = self.cp.store.clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
-            while let Some(record) = records.next().await {
-                let record = match record {
-                    Ok(record) => record,
-                    Err(status) => {
-                        tracing::warn!(%status, "run record stream broke");
-                        return;
+            // Whatever has arrived is stored in one transaction, then acked.
+            while let Some(first) = records.next().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_RECORDS_PER_COMMIT {
+                    match futures::FutureExt::now_or_never(records.next()) {
+                        Some(Some(next)) => batch.push(next),
+                        _ => break,
                     }
-                };
-                let flow = record
-                    .trigger
-                    .parse::<Trigger>()
-                    .map(|t| t.flow().as_str())
-                    .unwrap_or("");
-                match store.store_run(&record, flow).await {
-                    Ok(_) => {
-                        let ack = pb::RunRecordAck {
-                            run_id: record.run_id,
-                        };
-                        if sender.send(Ok(ack)).await.is_err() {
-                            return;
+                }
+                let mut received = Vec::with_capacity(batch.len());
+                let mut broken = None;
+                for record in batch {
+                    match record {
+                        Ok(record) => received.push(record),
+                        Err(status) => {
+                            broken = Some(status);
+                            break;
                         }
                     }
-                    Err(error) => {
-                        // Not acknowledged: the runner keeps it and sends it again.
-                        tracing::error!(%error, run_id = %record.run_id, "could not store a run record");
-                        let _ = sender.send(Err(error.into())).await;
+                }
+                let flows: Vec<&str> = received
+                    .iter()
+                    .map(|r| {
+                        r.trigger
+                            .parse::<Trigger>()
+                            .map(|t| t.flow().as_str())
+                            .unwrap_or("")
+                    })
+                    .collect();
+                let pairs: Vec<(&pb::RunRecord, &str)> =
+                    received.iter().zip(flows.iter().copied()).collect();
+                if let Err(error) = store.store_runs(&pairs).await {
+                    // Not acknowledged: the runner keeps them and sends them again.
+                    tracing::error!(%error, records = pairs.len(), "could not store run records");
+                    let _ = sender.send(Err(error.into())).await;
+                    return;
+                }
+                for record in &received {
+                    let ack = pb::RunRecordAck {
+                        run_id: record.run_id.clone(),
+                    };
+                    if sender.send(Ok(ack)).await.is_err() {
                         return;
                     }
+                }
+                if let Some(status) = broken {
+                    tracing::warn!(%status, "run record stream broke");
+                    return;
                 }
             }
         });

@@ -31,41 +31,25 @@ impl Store {
     /// Stores a run record unless its run id is stored already. Returns
     /// whether it was new.
     pub async fn store_run(&self, record: &RunRecord, flow: &str) -> Result<bool, Error> {
+        Ok(self.store_runs(&[(record, flow)]).await? == 1)
+    }
+
+    /// Stores run records (each with its flow) in one transaction, skipping
+    /// run ids stored already; returns how many were new. One commit per
+    /// batch rather than per record: under load the commit is the cost.
+    pub async fn store_runs(&self, records: &[(&RunRecord, &str)]) -> Result<usize, Error> {
         let (mut tx, _guard) = self.write().await?;
-        let seq: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO runs (run_id, tenant_id, flow, trigger_name, decision, test, \
-             started_at_ms, received_at_ms, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (run_id) DO NOTHING RETURNING seq",
-        )
-        .bind(&record.run_id)
-        .bind(&record.tenant)
-        .bind(flow)
-        .bind(&record.trigger)
-        .bind(&record.decision)
-        .bind(i64::from(record.test))
-        .bind(record.started_at_ms as i64)
-        .bind(now_ms())
-        .bind(record.encode_to_vec())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else {
-            return Ok(false);
-        };
-        for binding in &record.bindings {
-            sqlx::query(
-                "INSERT INTO run_bindings (run_seq, tenant_id, action_slug, outcome) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(seq)
-            .bind(&record.tenant)
-            .bind(&binding.action_slug)
-            .bind(&binding.outcome)
-            .execute(&mut *tx)
-            .await?;
+        let mut new = 0;
+        for (record, flow) in records {
+            if insert_run(&mut tx, record, flow).await? {
+                new += 1;
+            }
         }
         tx.commit().await?;
-        self.activity_seen();
-        Ok(true)
+        if new > 0 {
+            self.activity_seen();
+        }
+        Ok(new)
     }
 
     /// A tenant's runs matching `filter`, newest first, before `before_seq`
@@ -158,4 +142,44 @@ fn decode_all(rows: Vec<(i64, Vec<u8>)>) -> Result<Vec<(i64, RunRecord)>, Error>
     rows.into_iter()
         .map(|(seq, bytes)| Ok((seq, decode(&bytes)?)))
         .collect()
+}
+
+/// Inserts one record unless its run id is stored; whether it was new.
+async fn insert_run(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    record: &RunRecord,
+    flow: &str,
+) -> Result<bool, Error> {
+    let seq: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO runs (run_id, tenant_id, flow, trigger_name, decision, test, \
+         started_at_ms, received_at_ms, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (run_id) DO NOTHING RETURNING seq",
+    )
+    .bind(&record.run_id)
+    .bind(&record.tenant)
+    .bind(flow)
+    .bind(&record.trigger)
+    .bind(&record.decision)
+    .bind(i64::from(record.test))
+    .bind(record.started_at_ms as i64)
+    .bind(now_ms())
+    .bind(record.encode_to_vec())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(seq) = seq else {
+        return Ok(false);
+    };
+    for binding in &record.bindings {
+        sqlx::query(
+            "INSERT INTO run_bindings (run_seq, tenant_id, action_slug, outcome) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(seq)
+        .bind(&record.tenant)
+        .bind(&binding.action_slug)
+        .bind(&binding.outcome)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
 }
