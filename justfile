@@ -77,6 +77,10 @@ bench:
 bench-memory *counts:
     cargo bench --locked --workspace --bench memory -- {{counts}}
 
+# The embedded service under steady load for a bounded time, RSS sampled every 10 s (default 5 minutes).
+soak minutes="5": build
+    scripts/soak.sh {{minutes}}
+
 # Every fuzz target (compile path, host-call payloads) for a bounded time each, default 60 s.
 fuzz seconds="60" *targets:
     scripts/fuzz.sh {{seconds}} {{targets}}

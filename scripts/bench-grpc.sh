@@ -31,7 +31,29 @@ grep -q "Actions is running" "$data/standalone.log" || { echo "error: the standa
 token=$(sed -n 's/^runner_token = "\(.*\)"/\1/p' "$data/secrets.toml")
 
 echo "runner pid $pid on 127.0.0.1:$runner_port; $(nproc) CPUs; $(date -u +%FT%TZ)"
+sampler=
+if [ -n "${SAMPLE_RSS_EVERY:-}" ]; then # the soak: RSS of the service while the load runs
+  (
+    started=$(date +%s)
+    while kill -0 "$pid" 2>/dev/null; do
+      echo "$(( $(date +%s) - started )) $(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+      sleep "$SAMPLE_RSS_EVERY"
+    done
+  ) > "$data/rss.log" &
+  sampler=$!
+fi
 ACTIONS_RUNNER_TOKEN=$token "$bin/actions-load" --server "http://127.0.0.1:$runner_port" \
   --tenant demo --trigger login.post-login \
   --event examples/starters/custom-claim/events/gold-user.json "$@"
+if [ -n "$sampler" ]; then
+  kill "$sampler" 2>/dev/null || true
+  echo
+  echo "| seconds | RSS |"
+  echo "|---|---|"
+  awk '{ printf "| %s | %.1f MiB |\n", $1, $2 / 1024 }' "$data/rss.log"
+  awk '{ rss[NR] = $2 } END {
+    half = int(NR / 2) + 1
+    printf "RSS over the second half: %.1f -> %.1f MiB (%+.1f MiB)\n", rss[half] / 1024, rss[NR] / 1024, (rss[NR] - rss[half]) / 1024
+  }' "$data/rss.log"
+fi
 echo "runner RSS after the load: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status"), peak $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"

@@ -54,12 +54,34 @@ impl From<Error> for Status {
             Error::AlreadyExists(_) => Code::AlreadyExists,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::Unavailable(_) => Code::Unavailable,
-            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => Code::Unavailable,
+            Error::Database(e) if database_unreachable(e) => Code::Unavailable,
             Error::Database(_) => Code::Internal,
         };
         if code == Code::Internal {
             tracing::error!(%error, "internal error");
         }
         Status::new(code, error.to_string())
+    }
+}
+
+/// The database cannot be reached or refuses connections: the caller may
+/// retry later (`UNAVAILABLE`), nothing was written.
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE: 08 connection exception, 57P administrator shutdown or
+        // cannot connect now, 53 insufficient resources, 55000 for a
+        // database that does not allow connections.
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "55000"
+        }),
+        _ => false,
     }
 }

@@ -240,6 +240,33 @@ impl Harness {
     pub fn tenants(&self) -> TenantsClient<Channel> {
         TenantsClient::new(self.cp.clone())
     }
+    /// On PostgreSQL, takes the database away (no new connections, every
+    /// open one terminated) or gives it back; `false` on SQLite.
+    pub async fn database_available(&self, available: bool) -> bool {
+        let Some(database) = &self._database else {
+            return false;
+        };
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", database.server))
+            .await
+            .expect("connect to the PostgreSQL server");
+        let name = &database.name;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {available}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("alter the database");
+        if !available {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("terminate its connections");
+        }
+        true
+    }
+
     pub fn actions(&self) -> ActionsClient<Channel> {
         ActionsClient::new(self.cp.clone())
     }

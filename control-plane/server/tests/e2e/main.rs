@@ -45,3 +45,16 @@ on_both_databases!(
     test_runs_use_the_sandbox_and_change_no_flow,
     packages_upload_and_hostile_archives_are_refused,
 );
+
+/// Faults that only a server database can have.
+mod postgres_faults {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_database_going_away_is_clear_and_loses_nothing() {
+        let Some(harness) = crate::harness::Harness::start(crate::harness::Db::Postgres).await
+        else {
+            return;
+        };
+        crate::scenarios::the_database_going_away_is_clear_and_loses_nothing(&harness).await;
+        harness.stop().await;
+    }
+}
