@@ -110,6 +110,7 @@ pub struct Harness {
     runner_task: tokio::task::JoinHandle<()>,
     _data: tempfile::TempDir,
     _database: Option<PostgresDatabase>,
+    database_url: String,
 }
 
 pub fn cache_dir() -> PathBuf {
@@ -219,6 +220,7 @@ impl Harness {
             runner_task,
             _data: data,
             _database: database,
+            database_url: url.clone(),
         })
     }
 
@@ -240,6 +242,68 @@ impl Harness {
     pub fn tenants(&self) -> TenantsClient<Channel> {
         TenantsClient::new(self.cp.clone())
     }
+    /// Every row of every table (migrations' own excepted), as text, in a
+    /// stable order: what "the stored state" means when a test says a
+    /// refused call left it exactly as it was.
+    pub async fn store_dump(&self) -> Vec<String> {
+        use sqlx::{Column as _, Row as _};
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .expect("connect to the database");
+        let tables: Vec<String> = sqlx::query_scalar(if self._database.is_some() {
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+             AND tablename <> '_sqlx_migrations' ORDER BY 1"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name <> '_sqlx_migrations' ORDER BY 1"
+        })
+        .fetch_all(&mut connection)
+        .await
+        .expect("list tables");
+        let mut dump = Vec::new();
+        for table in tables {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+                .fetch_all(&mut connection)
+                .await
+                .expect("read a table");
+            let mut lines: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    let cells: Vec<String> = (0..row.columns().len())
+                        .map(|i| {
+                            let name = row.columns()[i].name().to_owned();
+                            let value = row
+                                .try_get::<Option<i64>, _>(i)
+                                .map(|v| format!("{v:?}"))
+                                .or_else(|_| {
+                                    row.try_get::<Option<String>, _>(i)
+                                        .map(|v| format!("{v:?}"))
+                                })
+                                .or_else(|_| {
+                                    row.try_get::<Option<Vec<u8>>, _>(i)
+                                        .map(|v| format!("{v:?}"))
+                                })
+                                .or_else(|_| {
+                                    row.try_get::<Option<bool>, _>(i).map(|v| format!("{v:?}"))
+                                })
+                                .or_else(|_| {
+                                    row.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}"))
+                                })
+                                .unwrap_or_else(|e| format!("<{e}>"));
+                            format!("{name}={value}")
+                        })
+                        .collect();
+                    format!("{table}: {}", cells.join(", "))
+                })
+                .collect();
+            lines.sort();
+            dump.push(format!("{table}: {} rows", lines.len()));
+            dump.extend(lines);
+        }
+        dump
+    }
+
     /// On PostgreSQL, takes the database away (no new connections, every
     /// open one terminated) or gives it back; `false` on SQLite.
     pub async fn database_available(&self, available: bool) -> bool {

@@ -44,6 +44,7 @@ on_both_databases!(
     bindings_move_change_and_detach,
     test_runs_use_the_sandbox_and_change_no_flow,
     packages_upload_and_hostile_archives_are_refused,
+    bad_input_leaves_the_store_exactly_as_it_was,
 );
 
 /// Faults that only a server database can have.
