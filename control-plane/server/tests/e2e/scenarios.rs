@@ -2063,7 +2063,6 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
             .await
             .map(drop),
     );
-    drop(case);
 
     let mut failures = Vec::new();
     for (why, code, result) in &cases {
