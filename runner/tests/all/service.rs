@@ -1076,6 +1076,114 @@ async fn run_records_arrive_after_a_control_plane_outage() {
     runner.stop().await;
 }
 
+/// SIGKILL in the middle of eight callers' load: every call either got a
+/// whole answer or a transport error (never half an answer), and the record
+/// of every answered call arrives after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_under_load_loses_no_answered_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let modules = dir.path().join("modules");
+    std::fs::create_dir_all(&modules).expect("mkdir");
+    let sha = starter(&modules, "custom-claim");
+    let flows_file = dir.path().join("flows.json");
+    std::fs::write(&flows_file, json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &sha, json!({}), false, json!({}))] } } } }).to_string()).expect("write");
+    let (runner_port, control_port) = (free_port(), free_port());
+    let settings = dir.path().join("runner.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n[records]\nspool_dir = \"{}\"\n",
+            flows_file.display(),
+            modules.display(),
+            cache_dir().display(),
+            dir.path().join("spool").display()
+        ),
+    )
+    .expect("write settings");
+    let mut first = spawn_runner(&settings, &[]);
+    let client = connect_when_up(runner_port).await;
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                loop {
+                    let call = client
+                        .execute(ExecuteRequest {
+                            tenant: "acme".into(),
+                            trigger: "login.post-login".into(),
+                            event_json: event("a@example.com", Some("gold")),
+                            ..ExecuteRequest::default()
+                        })
+                        .await;
+                    match call {
+                        Ok(response) => {
+                            let response = response.into_inner();
+                            assert_eq!(
+                                claims(&response)["https://example.com/tier"],
+                                json!("gold"),
+                                "a whole answer"
+                            );
+                            answered.push(response.run_id);
+                        }
+                        Err(status) => return (answered, status),
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    let mut answered = Vec::new();
+    for caller in callers {
+        let (ids, status) = caller.await.expect("caller");
+        assert!(
+            matches!(
+                status.code(),
+                tonic::Code::Unavailable
+                    | tonic::Code::Unknown
+                    | tonic::Code::Cancelled
+                    // h2 reports a stream reset by a dead peer as INTERNAL.
+                    | tonic::Code::Internal
+            ),
+            "a dead runner is a transport error: {status:?}"
+        );
+        answered.extend(ids);
+    }
+    assert!(
+        answered.len() > 8,
+        "the load ran: {} answers",
+        answered.len()
+    );
+
+    let (sink, stop_sink) = start_sink(control_port).await;
+    let mut second = spawn_runner(&settings, &[]);
+    let started = std::time::Instant::now();
+    loop {
+        let received: std::collections::HashSet<String> = sink
+            .records
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| r.run_id.clone())
+            .collect();
+        let missing = answered.iter().filter(|id| !received.contains(*id)).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{missing} of {} answered calls have no record",
+            answered.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().expect("SIGKILL");
+    second.wait().expect("reaped");
+    let _ = stop_sink.send(());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_killed_and_restarted_loses_no_record() {
     let dir = tempfile::tempdir().expect("tempdir");
