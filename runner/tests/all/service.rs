@@ -1076,11 +1076,10 @@ async fn run_records_arrive_after_a_control_plane_outage() {
     runner.stop().await;
 }
 
-/// SIGKILL in the middle of eight callers' load: every call either got a
-/// whole answer or a transport error (never half an answer), and the record
-/// of every answered call arrives after the restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_killed_under_load_loses_no_answered_record() {
+/// A runner process's settings: custom-claim on acme's post-login, a record
+/// spool, and a control plane on a port nobody listens on yet. The folder
+/// lives as long as the returned `TempDir`.
+fn runner_process_settings() -> (tempfile::TempDir, PathBuf, u16, u16) {
     let dir = tempfile::tempdir().expect("tempdir");
     let modules = dir.path().join("modules");
     std::fs::create_dir_all(&modules).expect("mkdir");
@@ -1100,6 +1099,15 @@ async fn a_runner_killed_under_load_loses_no_answered_record() {
         ),
     )
     .expect("write settings");
+    (dir, settings, runner_port, control_port)
+}
+
+/// SIGKILL in the middle of eight callers' load: every call either got a
+/// whole answer or a transport error (never half an answer), and the record
+/// of every answered call arrives after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_under_load_loses_no_answered_record() {
+    let (_dir, settings, runner_port, control_port) = runner_process_settings();
     let mut first = spawn_runner(&settings, &[]);
     let client = connect_when_up(runner_port).await;
     let callers: Vec<_> = (0..8)
@@ -1186,25 +1194,7 @@ async fn a_runner_killed_under_load_loses_no_answered_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_killed_and_restarted_loses_no_record() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let modules = dir.path().join("modules");
-    std::fs::create_dir_all(&modules).expect("mkdir");
-    let sha = starter(&modules, "custom-claim");
-    let flows_file = dir.path().join("flows.json");
-    std::fs::write(&flows_file, json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &sha, json!({}), false, json!({}))] } } } }).to_string()).expect("write");
-    let (runner_port, control_port) = (free_port(), free_port());
-    let settings = dir.path().join("runner.toml");
-    std::fs::write(
-        &settings,
-        format!(
-            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n[records]\nspool_dir = \"{}\"\n",
-            flows_file.display(),
-            modules.display(),
-            cache_dir().display(),
-            dir.path().join("spool").display()
-        ),
-    )
-    .expect("write settings");
+    let (_dir, settings, runner_port, control_port) = runner_process_settings();
     let spawn = || spawn_runner(&settings, &[]);
     let connect = || connect_when_up(runner_port);
 
