@@ -63,8 +63,9 @@ plugin-check:
     fi
     echo "plugin reproducible: $(sha256sum < "$fresh" | cut -c1-16)"
 
-# cargo fmt --check and clippy with warnings as errors.
+# No import cycles between a crate's modules, cargo fmt --check, and clippy with warnings as errors.
 lint:
+    scripts/check-module-cycles.py
     cargo fmt --all -- --check
     cargo clippy --locked --release --workspace --all-targets -- -D warnings
 

@@ -87,14 +87,7 @@ impl Remote {
     }
 
     fn request<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.resolved().1)
-                .parse()
-                .context("the token is not a valid header value")?,
-        );
-        Ok(request)
+        Ok(actions_proto::bearer::request(message, &self.resolved().1)?)
     }
 }
 
@@ -476,13 +469,14 @@ pub(crate) struct LogsArgs {
 }
 
 fn run_json(run: &pb::RunRecord) -> Value {
+    let answer = run.response.clone().unwrap_or_default();
     json!({
-        "run_id": run.run_id, "tenant": run.tenant, "trigger": run.trigger,
-        "decision": run.decision, "deny_reason": run.deny_reason,
-        "started_at_ms": run.started_at_ms, "duration_us": run.duration_us, "test": run.test,
-        "bindings": run.bindings.iter().map(|b| json!({
+        "run_id": answer.run_id, "tenant": run.tenant, "trigger": run.trigger,
+        "decision": answer.decision().name(), "deny_reason": answer.deny_reason,
+        "started_at_ms": run.started_at_ms, "duration_us": answer.duration_us, "test": run.test,
+        "bindings": answer.bindings.iter().map(|b| json!({
             "binding_id": b.binding_id, "action": b.action_slug, "version": b.action_version,
-            "outcome": b.outcome, "error": b.error, "fuel": b.fuel, "duration_us": b.duration_us,
+            "outcome": b.outcome().name(), "error": b.error, "fuel": b.fuel, "duration_us": b.duration_us,
             "logs": b.logs.iter().map(|l| json!({ "level": l.level, "message": l.message })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
@@ -493,23 +487,28 @@ fn print_run(run: &pb::RunRecord, as_json: bool) {
         println!("{}", run_json(run));
         return;
     }
-    let reason = if run.deny_reason.is_empty() {
+    let answer = run.response.clone().unwrap_or_default();
+    let reason = if answer.deny_reason.is_empty() {
         String::new()
     } else {
-        format!(": {}", run.deny_reason)
+        format!(": {}", answer.deny_reason)
     };
     println!(
         "run {}  {}  {}{}{}",
-        run.run_id,
+        answer.run_id,
         run.trigger,
-        crate::output::paint_decision(&run.decision),
+        crate::output::paint_decision(answer.decision().name()),
         reason,
         if run.test { "  (test)" } else { "" }
     );
-    for b in &run.bindings {
+    for b in &answer.bindings {
         println!(
             "  {}@{}  {}  {} fuel  {} µs",
-            b.action_slug, b.action_version, b.outcome, b.fuel, b.duration_us
+            b.action_slug,
+            b.action_version,
+            b.outcome().name(),
+            b.fuel,
+            b.duration_us
         );
         if !b.error.is_empty() {
             println!("    error: {}", b.error);
@@ -562,7 +561,7 @@ pub(crate) fn logs(args: &LogsArgs) -> anyhow::Result<Status> {
                     let wanted = args
                         .action
                         .as_ref()
-                        .is_none_or(|slug| run.bindings.iter().any(|b| &b.action_slug == slug));
+                        .is_none_or(|slug| run.bindings().iter().any(|b| &b.action_slug == slug));
                     if wanted {
                         print_run(&run, args.remote.json);
                     }

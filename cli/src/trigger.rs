@@ -50,20 +50,17 @@ pub(crate) fn run(args: &TriggerArgs) -> anyhow::Result<Status> {
                     args.server
                 )
             })?;
-        let mut request = tonic::Request::new(ExecuteRequest {
+        let message = ExecuteRequest {
             tenant: args.tenant.clone(),
             trigger: args.slot.clone(),
             event_json,
             ..ExecuteRequest::default()
-        });
-        if !args.token.is_empty() {
-            request.metadata_mut().insert(
-                "authorization",
-                format!("Bearer {}", args.token)
-                    .parse()
-                    .context("the token is not a valid header value")?,
-            );
-        }
+        };
+        let request = if args.token.is_empty() {
+            tonic::Request::new(message)
+        } else {
+            actions_proto::bearer::request(message, &args.token)?
+        };
         let response = client.execute(request).await.map_err(|status| {
             anyhow::anyhow!(
                 "the runner refused the call ({:?}): {}",
@@ -87,16 +84,8 @@ fn parse(json: &str) -> Value {
 
 fn outcome_name(outcome: i32) -> &'static str {
     match Outcome::try_from(outcome).unwrap_or(Outcome::Unspecified) {
-        Outcome::Allowed => "allowed",
-        Outcome::Denied => "denied",
-        Outcome::OutOfFuel => "out_of_fuel",
-        Outcome::DeadlineExceeded => "deadline_exceeded",
-        Outcome::MemoryLimitExceeded => "memory_limit_exceeded",
-        Outcome::LogLimitExceeded => "log_limit_exceeded",
-        Outcome::GuestError => "guest_error",
-        Outcome::HostError => "host_error",
-        Outcome::Skipped => "skipped",
         Outcome::Unspecified => "unspecified",
+        known => known.name(),
     }
 }
 

@@ -5,13 +5,21 @@
 //!   and what the control plane serves the runners (flows, modules) and
 //!   receives from them (run records).
 //! - [`catalog`]: the flows and trigger slots both sides agree on.
+//! - [`bearer`]: the token header every API takes.
+//! - [`record`]: run records, and reading those of an older shape.
+//! - `serving` (feature `server`): what every Actions gRPC server sets up.
 
+pub mod bearer;
 pub mod catalog;
+pub mod record;
+#[cfg(feature = "server")]
+pub mod serving;
 
 /// `actions.runner.*`
 #[allow(missing_docs, clippy::all)]
 pub mod runner {
-    /// `actions.runner.v1`: `Execution` (`Execute`, `ExecuteAction`).
+    /// `actions.runner.v1`: `Execution` (`Execute`, `ExecuteAction`,
+    /// `ExecuteBindings`), and the bindings and results runs are made of.
     pub mod v1 {
         tonic::include_proto!("actions.runner.v1");
     }

@@ -13,6 +13,7 @@
 
 use actions_compiler::{Compiler, SourcePackage};
 use actions_proto::runner::v1::{ExecuteRequest, execution_client::ExecutionClient};
+use actions_runner::settings::RunnerSettings;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -129,12 +130,13 @@ fn main() {
         std::fs::write(&flows_file, flows.to_string()).expect("flows written");
         let port = free_port();
         let settings = work.path().join(format!("runner-{count}.toml"));
+        let mut runner_settings = RunnerSettings::new(&modules_dir);
+        runner_settings.listen = format!("127.0.0.1:{port}");
+        runner_settings.flows_file = Some(flows_file.clone());
+        runner_settings.cache_dir = Some(cache_dir.clone());
         std::fs::write(
             &settings,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\nflows_file = {:?}\nmodules_dir = {:?}\ncache_dir = {:?}\n",
-                flows_file, modules_dir, cache_dir
-            ),
+            runner_settings.to_toml().expect("settings serialise"),
         )
         .expect("settings written");
         let launched = Instant::now();

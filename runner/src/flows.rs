@@ -1,10 +1,13 @@
 //! Flows as a runner sees them: for each tenant and trigger slot, the
-//! ordered bindings to run, and the compiled modules they name.
-//!
-//! Today the snapshot is read from a JSON file (`FlowSnapshot`); the control
-//! plane's watch stream will deliver the same shape.
+//! ordered bindings to run, and the compiled modules they name. A snapshot
+//! comes from a JSON file (`FlowSnapshot`) or, binding by binding, from the
+//! control plane's wire form ([`Binding::from_wire`]).
 
-use crate::{ActionModule, RunLimits, RunnerError, Sandbox, Trigger};
+use crate::error::RunnerError;
+use crate::limits::RunLimits;
+use crate::sandbox::{ActionModule, Sandbox};
+use actions_proto::catalog::Trigger;
+use actions_proto::runner::v1 as wire;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +25,15 @@ pub struct FlowSnapshot {
 }
 
 impl FlowSnapshot {
+    /// No tenant at all, at revision 0: what a runner serves before its first
+    /// snapshot arrives.
+    pub fn empty() -> Self {
+        Self {
+            revision: 0,
+            tenants: BTreeMap::new(),
+        }
+    }
+
     /// Reads and parses a snapshot file (unknown keys are errors).
     pub fn from_file(path: &Path) -> Result<Self, RunnerError> {
         let text = std::fs::read_to_string(path)
@@ -63,6 +75,58 @@ pub struct Binding {
     /// Secrets, seen as `event.secrets`.
     #[serde(default)]
     pub secrets: serde_json::Map<String, Value>,
+}
+
+impl Binding {
+    /// A binding as the control plane sends it, as the runner runs it. A
+    /// limit of 0 on the wire means the runner's default for that field.
+    pub fn from_wire(tenant: &str, b: wire::Binding) -> Result<Self, RunnerError> {
+        let config: Value = if b.config_json.trim().is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_json::from_str(&b.config_json).map_err(|e| {
+                RunnerError::Config(format!(
+                    "tenant {tenant}, binding {}: config_json: {e}",
+                    b.id
+                ))
+            })?
+        };
+        Ok(Binding {
+            id: b.id,
+            action_slug: b.action_slug,
+            action_version: b.action_version,
+            module_sha256: b.module_sha256,
+            config,
+            fail_open: b.fail_open,
+            limits: b
+                .limits
+                .map_or_else(RunLimits::default, |l| limits_from_wire(&l)),
+            secrets: serde_json::Map::new(),
+        })
+    }
+}
+
+/// Limits from the wire: every field that is 0 takes the default.
+pub fn limits_from_wire(l: &wire::Limits) -> RunLimits {
+    fn given_or<T: PartialEq + Default>(value: T, default: T) -> T {
+        if value == T::default() {
+            default
+        } else {
+            value
+        }
+    }
+    let d = RunLimits::default();
+    RunLimits {
+        fuel: given_or(l.fuel, d.fuel),
+        deadline_ms: given_or(l.deadline_ms, d.deadline_ms),
+        memory_bytes: given_or(l.memory_bytes, d.memory_bytes),
+        log_bytes: given_or(l.log_bytes, d.log_bytes),
+        effect_bytes: given_or(l.effect_bytes, d.effect_bytes),
+        fetch_calls: given_or(l.fetch_calls, d.fetch_calls),
+        fetch_request_bytes: given_or(l.fetch_request_bytes, d.fetch_request_bytes),
+        fetch_response_bytes: given_or(l.fetch_response_bytes, d.fetch_response_bytes),
+        fetch_timeout_ms: given_or(l.fetch_timeout_ms, d.fetch_timeout_ms),
+    }
 }
 
 /// A snapshot with every module loaded into the sandbox.
@@ -120,5 +184,39 @@ impl LoadedFlows {
     /// Whether the tenant exists.
     pub fn has_tenant(&self, tenant: &str) -> bool {
         self.snapshot.tenants.contains_key(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_limits_on_the_wire_mean_the_default() {
+        let given = wire::Binding {
+            id: "b".into(),
+            config_json: r#"{"a":1}"#.into(),
+            limits: Some(wire::Limits {
+                deadline_ms: 100,
+                fetch_timeout_ms: 50,
+                effect_bytes: 10,
+                ..wire::Limits::default()
+            }),
+            ..wire::Binding::default()
+        };
+        let converted = Binding::from_wire("acme", given).expect("valid");
+        assert_eq!(converted.limits.deadline_ms, 100);
+        assert_eq!(converted.limits.fetch_timeout_ms, 50);
+        assert_eq!(converted.limits.effect_bytes, 10);
+        assert_eq!(converted.limits.fuel, RunLimits::default().fuel);
+        assert_eq!(converted.config, serde_json::json!({ "a": 1 }));
+        let broken = wire::Binding {
+            config_json: "{".into(),
+            ..wire::Binding::default()
+        };
+        assert!(matches!(
+            Binding::from_wire("acme", broken),
+            Err(RunnerError::Config(_))
+        ));
     }
 }

@@ -1,7 +1,9 @@
 //! `actions-runner --config runner.toml`: the execution service auth
 //! backends call at each trigger point.
 
-use actions_runner::service::{RunnerSettings, RunnerState, serve};
+use actions_runner::execution::serve;
+use actions_runner::settings::RunnerSettings;
+use actions_runner::state::RunnerState;
 use anyhow::Context as _;
 use clap::Parser;
 use std::path::PathBuf;
@@ -16,6 +18,38 @@ struct Args {
     /// The settings file (TOML).
     #[arg(long, short, env = "ACTIONS_RUNNER_CONFIG")]
     config: PathBuf,
+    /// Overrides `listen`.
+    #[arg(long, env = "ACTIONS_RUNNER_LISTEN")]
+    listen: Option<String>,
+    /// Overrides `token` (the execution API's bearer token).
+    #[arg(long, env = "ACTIONS_RUNNER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Overrides `control_plane`; empty: none.
+    #[arg(long, env = "ACTIONS_CONTROL_PLANE")]
+    control_plane: Option<String>,
+    /// Overrides `sync_token`.
+    #[arg(long, env = "ACTIONS_SYNC_TOKEN", hide_env_values = true)]
+    sync_token: Option<String>,
+}
+
+impl Args {
+    /// The settings file with what the command line and environment override.
+    fn settings(self) -> anyhow::Result<RunnerSettings> {
+        let mut settings = RunnerSettings::from_file(&self.config)?;
+        if let Some(listen) = self.listen {
+            settings.listen = listen;
+        }
+        if let Some(token) = self.token {
+            settings.token = token;
+        }
+        if let Some(control_plane) = self.control_plane {
+            settings.control_plane = Some(control_plane).filter(|c| !c.is_empty());
+        }
+        if let Some(token) = self.sync_token {
+            settings.sync_token = token;
+        }
+        Ok(settings)
+    }
 }
 
 #[tokio::main]
@@ -23,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = actions_runner::telemetry::init("actions-runner")
         .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
-    let settings = RunnerSettings::from_file(&args.config)?;
+    let settings = args.settings()?;
     let listen = settings.listen.clone();
     // Compiling the plugin and the modules is CPU work: off the async threads.
     let state = tokio::task::spawn_blocking(move || RunnerState::new(settings))

@@ -13,11 +13,13 @@
 //! the plugin is pre-linked once and the Action (a few hundred bytes) is
 //! instantiated per run against the plugin instance of that run.
 
+use crate::error::RunnerError;
 use crate::fetch::HttpFetch;
 use crate::host::{self, Completion, RunState, Stop};
+use crate::limits::RunLimits;
 use crate::report::{Effects, LogLevel, LogOrigin, Outcome, RunReport};
-use crate::{RunLimits, RunnerError, Trigger};
 use actions_plugin::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
+use actions_proto::catalog::Trigger;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -2,10 +2,11 @@
 //! effects accumulate, each binding fails open or closed as configured, and
 //! the whole call has a budget.
 
-use crate::ActionModule;
 use crate::flows::Binding;
 use crate::report::{Effects, Outcome, RunReport};
-use crate::{RunRequest, Sandbox, Trigger};
+use crate::sandbox::ActionModule;
+use crate::sandbox::{RunRequest, Sandbox};
+use actions_proto::catalog::Trigger;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;

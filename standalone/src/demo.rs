@@ -18,11 +18,7 @@ const ATTACHED: &[(&str, &str, bool)] = &[
 ];
 
 fn with_token<T>(message: T, token: &str) -> anyhow::Result<Request<T>> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse()?);
-    Ok(request)
+    Ok(actions_proto::bearer::request(message, token)?)
 }
 
 /// Creates the `demo` tenant (when it is not there) and a token for it.

@@ -8,7 +8,8 @@ mod demo;
 use actions_control_plane::auth::Secrets;
 use actions_control_plane::store::Store;
 use actions_control_plane::{ControlPlane, TestRunnerSettings, api};
-use actions_runner::service::{RunnerSettings, RunnerState};
+use actions_runner::settings::RunnerSettings;
+use actions_runner::state::RunnerState;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -161,19 +162,14 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
     )
     .await?;
 
-    let runner_settings: RunnerSettings = toml::from_str(&format!(
-        "listen = {listen:?}\ntoken = {token:?}\ncontrol_plane = {cp:?}\nsync_token = {sync:?}\n\
-         modules_dir = {modules:?}\ncache_dir = {cache:?}\nrunner_id = \"standalone\"\n\
-         [records]\nspool_dir = {spool:?}\n",
-        listen = runner_address.to_string(),
-        token = secrets.runner_token,
-        cp = format!("http://{cp_address}"),
-        sync = secrets.sync_token,
-        modules = data.join("modules").display().to_string(),
-        cache = data.join("cache").display().to_string(),
-        spool = data.join("spool").display().to_string(),
-    ))
-    .map_err(|e| StandaloneError::Data(format!("the runner's settings: {e}")))?;
+    let mut runner_settings = RunnerSettings::new(data.join("modules"));
+    runner_settings.listen = runner_address.to_string();
+    runner_settings.token = secrets.runner_token.clone();
+    runner_settings.control_plane = Some(format!("http://{cp_address}"));
+    runner_settings.sync_token = secrets.sync_token.clone();
+    runner_settings.cache_dir = Some(data.join("cache"));
+    runner_settings.runner_id = "standalone".into();
+    runner_settings.records.spool_dir = Some(data.join("spool"));
     std::fs::create_dir_all(&runner_settings.modules_dir)
         .map_err(|e| data_error("creating", &runner_settings.modules_dir, e))?;
     let runner = tokio::task::spawn_blocking(move || RunnerState::new(runner_settings))
@@ -189,7 +185,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
         cp_listener,
         until_stopped(stopped.clone()),
     ));
-    let runner_task = tokio::spawn(actions_runner::service::serve(
+    let runner_task = tokio::spawn(actions_runner::execution::serve(
         runner,
         runner_listener,
         until_stopped(stopped),

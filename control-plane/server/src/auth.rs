@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::store::Store;
+use actions_proto::bearer::{presented as bearer, same_secret};
 use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataMap;
 
@@ -45,25 +46,6 @@ fn random_hex(bytes: usize) -> Result<String, Error> {
 /// The stored form of a secret.
 pub fn secret_sha256(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-fn bearer(metadata: &MetadataMap) -> Option<&str> {
-    metadata
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-/// Compares by hash so that the time taken says nothing about the secret.
-fn same_secret(presented: &str, expected: &str) -> bool {
-    let a = Sha256::digest(presented.as_bytes());
-    let b = Sha256::digest(expected.as_bytes());
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 impl Secrets {

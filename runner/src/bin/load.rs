@@ -114,10 +114,8 @@ async fn drive(
             let mut errors = 0u64;
             while Instant::now() < until {
                 let mut call = tonic::Request::new(request.clone());
-                if !token.is_empty()
-                    && let Ok(value) = format!("Bearer {token}").parse()
-                {
-                    call.metadata_mut().insert("authorization", value);
+                if !token.is_empty() {
+                    let _ = actions_proto::bearer::attach(call.metadata_mut(), &token);
                 }
                 let started = Instant::now();
                 match client.execute(call).await {

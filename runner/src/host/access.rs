@@ -1,8 +1,8 @@
 //! `api.access`: the decision.
 
 use super::{RunState, read_guest};
-use crate::Method;
 use actions_plugin::HOST_MODULE;
+use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 
 /// Longest deny reason kept; the rest is cut (it is shown to end users).

@@ -2,10 +2,10 @@
 //! while the request is in flight; other runs on the same thread go on.
 
 use super::{RunState, read_guest};
-use crate::Method;
 use crate::fetch::{FetchError, FetchRequest};
 use crate::report::{LogLevel, LogOrigin};
 use actions_plugin::HOST_MODULE;
+use actions_proto::catalog::Method;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Linker};
 

@@ -18,8 +18,9 @@ pub(crate) mod user;
 pub(crate) mod wasi;
 
 use crate::fetch::HttpFetch;
+use crate::limits::RunLimits;
 use crate::report::{Effects, LogLevel, LogLine, LogOrigin};
-use crate::{Method, RunLimits, Trigger};
+use actions_proto::catalog::{Method, Trigger};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Extern, Linker, ResourceLimiter};

@@ -1,8 +1,8 @@
 //! `api.accessToken` and `api.idToken`: custom claims and scopes.
 
 use super::{RunState, read_string};
-use crate::Method;
 use actions_plugin::HOST_MODULE;
+use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 
 /// Claims that the identity platform owns; an Action may not set them.

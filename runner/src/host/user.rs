@@ -1,8 +1,8 @@
 //! `api.user`: metadata patches for the signed-in (or signing-up) user.
 
 use super::{RunState, read_string};
-use crate::Method;
 use actions_plugin::HOST_MODULE;
+use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 
 const MAX_KEY_BYTES: usize = 256;

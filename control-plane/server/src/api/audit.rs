@@ -4,6 +4,7 @@ use super::convert;
 use crate::store::RunFilter;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, audit_server::Audit, tail_event::Event};
+use actions_proto::runner::v1::{Decision, Outcome};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::wrappers::ReceiverStream;
@@ -68,21 +69,21 @@ impl Audit for AuditApi {
     ) -> Result<Response<pb::ListRunsResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        if !r.decision.is_empty() && r.decision != "allow" && r.decision != "deny" {
-            return Err(Error::Invalid(format!(
-                "decision {:?}: expected \"allow\" or \"deny\"",
-                r.decision
-            ))
-            .into());
-        }
+        // Enum values this build does not know are refused, not ignored:
+        // an ignored filter would list runs the caller asked to leave out.
+        let decision = Decision::try_from(r.decision).map_err(|_| {
+            Error::Invalid(format!("decision {}: not a known decision", r.decision))
+        })?;
+        let outcome = Outcome::try_from(r.outcome)
+            .map_err(|_| Error::Invalid(format!("outcome {}: not a known outcome", r.outcome)))?;
         let size = convert::page_size(r.page_size);
         let before = convert::page_number(&r.page_token)?;
         let filter = RunFilter {
             flow: r.flow,
             trigger: r.trigger,
             action_slug: r.action_slug,
-            decision: r.decision,
-            outcome: r.outcome,
+            decision: decision.name().to_owned(),
+            outcome: outcome.name().to_owned(),
             since_ms: r.since_ms,
             until_ms: r.until_ms,
             include_tests: r.include_tests,

@@ -72,8 +72,8 @@ pub fn binding(b: StoredBinding) -> pb::SlotBinding {
 }
 
 /// What runners run for a binding.
-pub fn runner_binding(b: &StoredBinding) -> pb::Binding {
-    pb::Binding {
+pub fn runner_binding(b: &StoredBinding) -> actions_proto::runner::v1::Binding {
+    actions_proto::runner::v1::Binding {
         id: b.id.clone(),
         action_slug: b.action_slug.clone(),
         action_version: b.version.clone(),

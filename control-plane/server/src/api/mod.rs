@@ -52,27 +52,12 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<ActionsServer<ActionsApi>>()
-        .await;
-    health_reporter
+    let base = actions_proto::serving::server_base(tonic::transport::Server::builder())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    base.health.set_serving::<ActionsServer<ActionsApi>>().await;
+    base.health
         .set_serving::<RunnerSyncServer<RunnerSyncApi>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(actions_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| Error::Config(format!("reflection: {e}")))?;
-    let incoming = tokio_stream::StreamExt::map(
-        tokio_stream::wrappers::TcpListenerStream::new(listener),
-        |stream| {
-            stream.and_then(|stream| {
-                stream.set_nodelay(true)?;
-                Ok(stream)
-            })
-        },
-    );
     macro_rules! sized {
         ($server:expr) => {
             $server
@@ -80,9 +65,7 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_RESPONSE_BYTES)
         };
     }
-    tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(reflection)
+    base.router
         .add_service(sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
@@ -94,7 +77,7 @@ pub async fn serve(
         .add_service(sized!(RunnerSyncServer::new(RunnerSyncApi::new(
             cp, stopped
         ))))
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(actions_proto::serving::incoming_nodelay(listener), shutdown)
         .await
         .map_err(|e| Error::Config(format!("serving: {e}")))
 }

@@ -34,7 +34,7 @@ const MAX_RECORDS_PER_COMMIT: usize = 256;
 
 /// A tenant's flows as runners run them.
 async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Error> {
-    let mut slots: BTreeMap<String, Vec<pb::Binding>> = BTreeMap::new();
+    let mut slots: BTreeMap<String, Vec<actions_proto::runner::v1::Binding>> = BTreeMap::new();
     for binding in store.bindings(tenant).await? {
         if binding.module_sha256.is_empty() {
             continue;
@@ -211,7 +211,7 @@ impl RunnerSync for RunnerSyncApi {
                 }
                 for record in &received {
                     let ack = pb::RunRecordAck {
-                        run_id: record.run_id.clone(),
+                        run_id: record.run_id().to_owned(),
                     };
                     if sender.send(Ok(ack)).await.is_err() {
                         return;

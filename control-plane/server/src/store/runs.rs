@@ -4,6 +4,7 @@
 use super::{Store, now_ms};
 use crate::Error;
 use actions_proto::controlplane::v1::RunRecord;
+use actions_proto::record::decode_record;
 use prost::Message;
 
 /// What to list; every filter is optional.
@@ -134,8 +135,9 @@ impl Store {
     }
 }
 
+/// A stored record, of today's shape or the one before (see `actions_proto::record`).
 fn decode(bytes: &[u8]) -> Result<RunRecord, Error> {
-    RunRecord::decode(bytes).map_err(|e| Error::Internal(format!("a stored run record: {e}")))
+    decode_record(bytes).map_err(|e| Error::Internal(format!("a stored run record: {e}")))
 }
 
 fn decode_all(rows: Vec<(i64, Vec<u8>)>) -> Result<Vec<(i64, RunRecord)>, Error> {
@@ -155,11 +157,11 @@ async fn insert_run(
          started_at_ms, received_at_ms, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (run_id) DO NOTHING RETURNING seq",
     )
-    .bind(&record.run_id)
+    .bind(record.run_id())
     .bind(&record.tenant)
     .bind(flow)
     .bind(&record.trigger)
-    .bind(&record.decision)
+    .bind(record.decision().name())
     .bind(i64::from(record.test))
     .bind(record.started_at_ms as i64)
     .bind(now_ms())
@@ -169,7 +171,7 @@ async fn insert_run(
     let Some(seq) = seq else {
         return Ok(false);
     };
-    for binding in &record.bindings {
+    for binding in record.bindings() {
         sqlx::query(
             "INSERT INTO run_bindings (run_seq, tenant_id, action_slug, outcome) \
              VALUES ($1, $2, $3, $4)",
@@ -177,7 +179,7 @@ async fn insert_run(
         .bind(seq)
         .bind(&record.tenant)
         .bind(&binding.action_slug)
-        .bind(&binding.outcome)
+        .bind(binding.outcome().name())
         .execute(&mut **tx)
         .await?;
     }

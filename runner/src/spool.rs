@@ -1,7 +1,7 @@
-//! Run records: every `Execute` leaves one, spooled to disk before the call
-//! returns and pushed to the control plane at least once (idempotent by run
-//! id), so that neither a control-plane outage nor a runner restart loses a
-//! record.
+//! The record spool: every `Execute` leaves a run record, spooled to disk
+//! before the call returns and pushed to the control plane at least once
+//! (idempotent by run id, see `control_plane::push`), so that neither a
+//! control-plane outage nor a runner restart loses a record.
 //!
 //! The spool is a folder of segments: length-delimited protobuf records
 //! appended to `<sequence>-<millis>.open`, one `write` per record into the
@@ -17,21 +17,19 @@
 //! its `.open` segment: the next start seals it and pushes every whole
 //! record. Records are in the page cache when the call returns, not
 //! `fsync`ed: they survive the process, not the machine. One file per
-//! record (`.rec`), the format before segments, is still read and pushed.
+//! record (`.rec`), the format before segments, is still read and pushed,
+//! and so are records of the shape before the response was embedded.
 
-use crate::RunnerError;
-use crate::slot::SlotRun;
-use actions_proto::controlplane::v1::{self as cp, BindingRecord, RecordLogLine, RunRecord};
+use crate::error::RunnerError;
+use actions_proto::controlplane::v1::RunRecord;
+use actions_proto::record::decode_record;
 use prost::Message as _;
-use serde_json::Value;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Most bytes of log text kept per binding in a record.
-const MAX_RECORD_LOG_BYTES: usize = 16 * 1024;
 /// A segment is sealed once it is this large...
 pub const SEGMENT_BYTES: u64 = 1024 * 1024;
 /// ...or this old, so that records reach the control plane soon after.
@@ -47,7 +45,8 @@ pub struct RecordSpool {
     /// `None` once closed.
     writer: Mutex<Option<SegmentWriter>>,
     sealed: Arc<Mutex<Sealed>>,
-    wake: Arc<tokio::sync::Notify>,
+    /// Woken when a segment is sealed: the pusher waits on it.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// Segments ready to push, oldest first, with their record counts.
@@ -164,14 +163,16 @@ impl RecordSpool {
         self.sealed.lock().map_or(0, |s| s.records)
     }
 
-    fn oldest_sealed(&self) -> Option<PathBuf> {
+    /// The oldest sealed segment, the next to push.
+    pub(crate) fn oldest_sealed(&self) -> Option<PathBuf> {
         self.sealed
             .lock()
             .ok()
             .and_then(|s| s.segments.front().map(|(p, _)| p.clone()))
     }
 
-    fn forget(&self, segment: &Path) {
+    /// Stops tracking a segment (pushed, or gone).
+    pub(crate) fn forget(&self, segment: &Path) {
         if let Ok(mut sealed) = self.sealed.lock() {
             sealed.remove(segment);
         }
@@ -212,17 +213,17 @@ fn files_with(dir: &Path, extensions: &[&str]) -> std::io::Result<Vec<PathBuf>> 
 
 /// The whole records of a segment; a torn last record (the process died
 /// while writing it) is left out with a warning.
-fn read_segment(path: &Path) -> std::io::Result<Vec<RunRecord>> {
+pub(crate) fn read_segment(path: &Path) -> std::io::Result<Vec<RunRecord>> {
     let bytes = std::fs::read(path)?;
     if path.extension().is_some_and(|e| e == LEGACY) {
-        return RunRecord::decode(bytes.as_slice())
+        return decode_record(&bytes)
             .map(|r| vec![r])
             .map_err(std::io::Error::other);
     }
     let mut records = Vec::new();
     let mut rest = bytes.as_slice();
     while !rest.is_empty() {
-        match RunRecord::decode_length_delimited(&mut rest) {
+        match next_record(&mut rest) {
             Ok(record) => records.push(record),
             Err(error) => {
                 tracing::warn!(file = %path.display(), %error, whole = records.len(), "a torn record at the end of a spool segment is left out");
@@ -231,6 +232,19 @@ fn read_segment(path: &Path) -> std::io::Result<Vec<RunRecord>> {
         }
     }
     Ok(records)
+}
+
+/// The next length-delimited record, of either shape.
+fn next_record(rest: &mut &[u8]) -> Result<RunRecord, prost::DecodeError> {
+    let mut body = *rest;
+    let length = prost::decode_length_delimiter(&mut body)?;
+    if length > body.len() {
+        // Torn: let prost say so in its own words.
+        return RunRecord::decode_length_delimited(rest);
+    }
+    let (record, after) = body.split_at(length);
+    *rest = after;
+    decode_record(record)
 }
 
 /// The open segment and how to seal it.
@@ -317,187 +331,23 @@ impl SegmentWriter {
     }
 }
 
-/// Builds the record of a slot run. Logs are capped and every secret value
-/// the bindings were given is redacted from them.
-pub fn record_of(
-    run_id: &str,
-    runner_id: &str,
-    tenant: &str,
-    trigger: &str,
-    slot: &SlotRun,
-    test: bool,
-) -> RunRecord {
-    let started_at_ms = SystemTime::now()
-        .checked_sub(slot.duration)
-        .unwrap_or_else(SystemTime::now)
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    RunRecord {
-        run_id: run_id.to_owned(),
-        runner_id: runner_id.to_owned(),
-        tenant: tenant.to_owned(),
-        trigger: trigger.to_owned(),
-        decision: slot.decision().into(),
-        deny_reason: slot.deny_reason.clone().unwrap_or_default(),
-        started_at_ms,
-        duration_us: u64::try_from(slot.duration.as_micros()).unwrap_or(u64::MAX),
-        test,
-        bindings: slot
-            .bindings
-            .iter()
-            .map(|run| {
-                let secrets: Vec<&str> = run
-                    .binding
-                    .secrets
-                    .values()
-                    .filter_map(Value::as_str)
-                    .filter(|s| s.len() >= 4)
-                    .collect();
-                let mut budget = MAX_RECORD_LOG_BYTES;
-                let logs = run
-                    .report
-                    .iter()
-                    .flat_map(|r| &r.logs)
-                    .map_while(|line| {
-                        let mut message = line.message.clone();
-                        for secret in &secrets {
-                            message = message.replace(secret, "[redacted]");
-                        }
-                        if budget == 0 {
-                            return None;
-                        }
-                        if message.len() > budget {
-                            let mut cut = budget;
-                            while !message.is_char_boundary(cut) {
-                                cut -= 1;
-                            }
-                            message.truncate(cut);
-                            message.push_str(" [cut: record log limit]");
-                        }
-                        budget = budget.saturating_sub(message.len());
-                        Some(RecordLogLine {
-                            level: line.level.as_str().into(),
-                            origin: line.origin.as_str().into(),
-                            message,
-                            timestamp_ms: line.timestamp_ms,
-                        })
-                    })
-                    .collect();
-                BindingRecord {
-                    binding_id: run.binding.id.clone(),
-                    action_slug: run.binding.action_slug.clone(),
-                    action_version: run.binding.action_version.clone(),
-                    module_sha256: run.binding.module_sha256.clone(),
-                    outcome: run
-                        .report
-                        .as_ref()
-                        .map_or("skipped", |r| r.outcome.name())
-                        .into(),
-                    error: run
-                        .report
-                        .as_ref()
-                        .and_then(|r| r.outcome.error_text())
-                        .unwrap_or_default(),
-                    failed_open: run.failed_open,
-                    duration_us: run.report.as_ref().map_or(0, |r| {
-                        u64::try_from(r.duration.as_micros()).unwrap_or(u64::MAX)
-                    }),
-                    fuel: run.report.as_ref().map_or(0, |r| r.fuel_consumed),
-                    logs,
-                }
-            })
-            .collect(),
-    }
-}
-
-/// Pushes spooled records to the control plane for as long as the runner
-/// lives, reconnecting with backoff (100 ms doubling to 5 s) whenever it is
-/// unreachable.
-pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: crate::sync::ControlPlaneLink) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match push_pending(&spool, &control_plane).await {
-            Ok(0) => {
-                backoff = Duration::from_millis(100);
-                let _ = tokio::time::timeout(SEAL_AFTER, spool.wake.notified()).await;
-                spool.seal_due();
-            }
-            Ok(_) => backoff = Duration::from_millis(100),
-            Err(error) => {
-                tracing::debug!(%error, retry_in_ms = backoff.as_millis() as u64, "pushing run records failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
-/// Pushes the oldest sealed segment; returns how many records were
-/// acknowledged. The segment is deleted once every record in it is.
-async fn push_pending(
-    spool: &RecordSpool,
-    control_plane: &crate::sync::ControlPlaneLink,
-) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    let Some(segment) = spool.oldest_sealed() else {
-        return Ok(0);
-    };
-    let segment_for_read = segment.clone();
-    let read = tokio::task::spawn_blocking(move || read_segment(&segment_for_read)).await?;
-    let records = match read {
-        Ok(records) => records,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            // Dropped by the writer for room meanwhile.
-            spool.forget(&segment);
-            return Ok(0);
-        }
-        // A segment that cannot be read back would block the spool forever.
-        Err(error) => {
-            tracing::error!(file = %segment.display(), %error, "dropping an unreadable spool segment");
-            let _ = std::fs::remove_file(&segment);
-            spool.forget(&segment);
-            return Ok(0);
-        }
-    };
-    let expected: HashSet<String> = records.iter().map(|r| r.run_id.clone()).collect();
-    let mut client = control_plane.connect().await?;
-    let mut acks = client
-        .push_run_records(tokio_stream::iter(records))
-        .await?
-        .into_inner();
-    let mut acknowledged = HashSet::new();
-    while let Some(ack) = acks.message().await? {
-        let cp::RunRecordAck { run_id } = ack;
-        acknowledged.insert(run_id);
-    }
-    if expected.is_subset(&acknowledged) {
-        let _ = std::fs::remove_file(&segment);
-        spool.forget(&segment);
-        Ok(expected.len().max(1))
-    } else {
-        Err(format!(
-            "the control plane acknowledged {} of the {} records of {}",
-            expected.intersection(&acknowledged).count(),
-            expected.len(),
-            segment.display()
-        )
-        .into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn record(run_id: &str) -> RunRecord {
         RunRecord {
-            run_id: run_id.into(),
             tenant: "acme".into(),
+            response: Some(actions_proto::runner::v1::ExecuteResponse {
+                run_id: run_id.into(),
+                ..Default::default()
+            }),
             ..RunRecord::default()
         }
     }
 
     fn ids(records: &[RunRecord]) -> Vec<&str> {
-        records.iter().map(|r| r.run_id.as_str()).collect()
+        records.iter().map(RunRecord::run_id).collect()
     }
 
     #[tokio::test]
@@ -572,7 +422,7 @@ mod tests {
         spool.close();
         assert_eq!(spool.sealed_records(), 2);
         let mut found = spooled_records(dir.path()).expect("reads");
-        found.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        found.sort_by(|a, b| a.run_id().cmp(b.run_id()));
         assert_eq!(ids(&found), ["legacy", "new"]);
     }
 }

@@ -1,0 +1,199 @@
+//! The runner's settings: typed, with defaults, built in code
+//! ([`RunnerSettings::new`]) or read from a TOML file
+//! ([`RunnerSettings::from_file`]). The library never reads the environment:
+//! the `actions-runner` binary applies its `ACTIONS_*` overrides.
+
+use crate::error::RunnerError;
+use crate::limits::RunLimits;
+use crate::sandbox::SandboxConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The runner's settings file (TOML). Unknown keys are errors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// Address to listen on, e.g. `127.0.0.1:50061`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Bearer token that callers of the execution API must present. Empty:
+    /// no check (only for a runner bound to loopback).
+    #[serde(default)]
+    pub token: String,
+    /// A flows snapshot (JSON), reloaded when it changes. With a control
+    /// plane, optional: the starting point until its first snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows_file: Option<PathBuf>,
+    /// The control plane: flows are watched from it and run records pushed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane: Option<String>,
+    /// Presented to the control plane on RunnerSync (its `sync_token`).
+    #[serde(default)]
+    pub sync_token: String,
+    /// Folder of compiled modules, `<sha256>.wasm`.
+    pub modules_dir: PathBuf,
+    /// Where compiled plugin machine code is cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// Runs in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_runs: u32,
+    /// Budget of one `Execute` call across all its bindings, in milliseconds.
+    #[serde(default = "default_budget")]
+    pub execute_budget_ms: u64,
+    /// Largest request accepted, in bytes.
+    #[serde(default = "default_max_request")]
+    pub max_request_bytes: usize,
+    /// Operator ceilings over every binding's limits.
+    #[serde(default = "default_ceilings")]
+    pub ceilings: RunLimits,
+    /// `api.fetch`.
+    #[serde(default)]
+    pub fetch: FetchSettings,
+    /// Run records.
+    #[serde(default)]
+    pub records: RecordSettings,
+    /// This runner's name in run records (default: `runner-<pid>`).
+    #[serde(default)]
+    pub runner_id: String,
+}
+
+/// `[records]` in the settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSettings {
+    /// Folder of the on-disk spool. Without one, no records are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool_dir: Option<PathBuf>,
+    /// Most records spooled; past it the oldest are dropped (default 100,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_spooled: Option<usize>,
+}
+
+/// `[fetch]` in the settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchSettings {
+    /// Whether Actions may fetch at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// CIDRs allowed although the deny list covers them (e.g. an internal API).
+    #[serde(default)]
+    pub allow_cidrs: Vec<String>,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_cidrs: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:50061".into()
+}
+fn default_concurrency() -> u32 {
+    256
+}
+fn default_budget() -> u64 {
+    10_000
+}
+fn default_max_request() -> usize {
+    1024 * 1024
+}
+fn default_ceilings() -> RunLimits {
+    SandboxConfig::default().ceilings
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Most records spooled when the settings do not say.
+pub const DEFAULT_MAX_SPOOLED: usize = 100_000;
+
+impl RunnerSettings {
+    /// Every default, with modules kept in `modules_dir`. Set the fields
+    /// that differ (a control plane, a flows file, a token, …) on the result.
+    pub fn new(modules_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: default_listen(),
+            token: String::new(),
+            flows_file: None,
+            control_plane: None,
+            sync_token: String::new(),
+            modules_dir: modules_dir.into(),
+            cache_dir: None,
+            max_concurrent_runs: default_concurrency(),
+            execute_budget_ms: default_budget(),
+            max_request_bytes: default_max_request(),
+            ceilings: default_ceilings(),
+            fetch: FetchSettings::default(),
+            records: RecordSettings::default(),
+            runner_id: String::new(),
+        }
+    }
+
+    /// Parses a settings file.
+    pub fn from_file(path: &Path) -> Result<Self, RunnerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RunnerError::Config(format!("reading {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| match e {
+            RunnerError::Config(detail) => {
+                RunnerError::Config(format!("{}: {detail}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// Parses settings in TOML.
+    pub fn from_toml(text: &str) -> Result<Self, RunnerError> {
+        toml::from_str(text).map_err(|e| RunnerError::Config(e.to_string()))
+    }
+
+    /// The settings as a TOML file would say them (what `from_toml` reads back).
+    pub fn to_toml(&self) -> Result<String, RunnerError> {
+        toml::to_string(self).map_err(|e| RunnerError::Config(e.to_string()))
+    }
+
+    /// This runner's name: the configured one, or `runner-<pid>`.
+    pub fn effective_runner_id(&self) -> String {
+        if self.runner_id.is_empty() {
+            format!("runner-{}", std::process::id())
+        } else {
+            self.runner_id.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_toml_whatever_the_paths_hold() {
+        // A path with quotes, backslashes and non-ASCII text: TOML escaping,
+        // not Rust's Debug formatting, must carry it.
+        let mut settings = RunnerSettings::new("/tmp/a \"quoted\" \\ dir/modulés");
+        settings.flows_file = Some("/tmp/flows\t.json".into());
+        settings.control_plane = Some("http://127.0.0.1:1".into());
+        settings.records.spool_dir = Some("/tmp/spool'd".into());
+        settings.ceilings.fuel = 7;
+        let read = RunnerSettings::from_toml(&settings.to_toml().expect("serialises"))
+            .expect("reads back");
+        assert_eq!(read.modules_dir, settings.modules_dir);
+        assert_eq!(read.flows_file, settings.flows_file);
+        assert_eq!(read.records.spool_dir, settings.records.spool_dir);
+        assert_eq!(read.ceilings, settings.ceilings);
+        assert_eq!(read.control_plane, settings.control_plane);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let refused = RunnerSettings::from_toml("modules_dir = \"/m\"\nlisten_on = \"x\"");
+        assert!(matches!(refused, Err(RunnerError::Config(_))));
+        let defaults = RunnerSettings::from_toml("modules_dir = \"/m\"").expect("minimal");
+        assert_eq!(defaults.max_concurrent_runs, default_concurrency());
+    }
+}
