@@ -7,10 +7,12 @@
 //! - [`catalog`]: the flows and trigger slots both sides agree on.
 //! - [`bearer`]: the token header every API takes.
 //! - [`record`]: run records, and reading those of an older shape.
+//! - [`limits`]: per-binding limits: defaults, default ceilings, the check.
 //! - `serving` (feature `server`): what every Actions gRPC server sets up.
 
 pub mod bearer;
 pub mod catalog;
+pub mod limits;
 pub mod record;
 #[cfg(feature = "server")]
 pub mod serving;

@@ -1,5 +1,6 @@
 //! Per-run limits, and the operator's ceilings over them.
 
+use actions_proto::runner::v1 as wire;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -29,16 +30,24 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        Self {
-            fuel: 2_000_000_000,
-            deadline_ms: 3_000,
-            memory_bytes: 64 * 1024 * 1024,
-            log_bytes: 64 * 1024,
-            effect_bytes: 64 * 1024,
-            fetch_calls: 10,
-            fetch_request_bytes: 256 * 1024,
-            fetch_response_bytes: 1024 * 1024,
-            fetch_timeout_ms: 2_000,
+        RunLimits::from(&actions_proto::limits::DEFAULTS)
+    }
+}
+
+impl From<&wire::Limits> for RunLimits {
+    /// Field for field, zeros included (see `flows::limits_from_wire` for
+    /// the wire's "0 means the default").
+    fn from(l: &wire::Limits) -> Self {
+        RunLimits {
+            fuel: l.fuel,
+            deadline_ms: l.deadline_ms,
+            memory_bytes: l.memory_bytes,
+            log_bytes: l.log_bytes,
+            effect_bytes: l.effect_bytes,
+            fetch_calls: l.fetch_calls,
+            fetch_request_bytes: l.fetch_request_bytes,
+            fetch_response_bytes: l.fetch_response_bytes,
+            fetch_timeout_ms: l.fetch_timeout_ms,
         }
     }
 }

@@ -75,17 +75,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             max_concurrent_runs: 256,
-            ceilings: RunLimits {
-                fuel: 20_000_000_000,
-                deadline_ms: 30_000,
-                memory_bytes: 256 * 1024 * 1024,
-                log_bytes: 1024 * 1024,
-                effect_bytes: 1024 * 1024,
-                fetch_calls: 50,
-                fetch_request_bytes: 4 * 1024 * 1024,
-                fetch_response_bytes: 16 * 1024 * 1024,
-                fetch_timeout_ms: 30_000,
-            },
+            ceilings: RunLimits::from(&actions_proto::limits::CEILINGS),
             cache_dir: None,
             linear_memory_keep_resident: 16 * 1024 * 1024,
             strategy: InstanceStrategy::Pooled,

@@ -25,8 +25,27 @@ fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    let settings = ControlPlaneSettings::load(config.as_deref())?;
+    let settings = with_environment(ControlPlaneSettings::load(config.as_deref())?);
     tokio::runtime::Runtime::new()?.block_on(run(settings))
+}
+
+/// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_DATABASE_URL`,
+/// `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN` over the file.
+fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(listen) = from_env("ACTIONS_CONTROL_PLANE_LISTEN") {
+        settings.listen = listen;
+    }
+    if let Some(url) = from_env("ACTIONS_DATABASE_URL") {
+        settings.database_url = url;
+    }
+    if let Some(token) = from_env("ACTIONS_OPERATOR_TOKEN") {
+        settings.operator_token = token;
+    }
+    if let Some(token) = from_env("ACTIONS_SYNC_TOKEN") {
+        settings.sync_token = token;
+    }
+    settings
 }
 
 async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {

@@ -1,4 +1,6 @@
-//! The control plane's settings: a TOML file, with the environment over it.
+//! The control plane's settings: typed, with defaults, read from a TOML
+//! file. The library never reads the environment: the
+//! `actions-control-plane` binary applies its `ACTIONS_*` overrides.
 
 use crate::Error;
 use serde::Deserialize;
@@ -62,31 +64,15 @@ impl Default for ControlPlaneSettings {
 }
 
 impl ControlPlaneSettings {
-    /// Reads `path` (when given), then applies `ACTIONS_CONTROL_PLANE_LISTEN`,
-    /// `ACTIONS_DATABASE_URL`, `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN`.
+    /// Reads `path`; without one, every default.
     pub fn load(path: Option<&Path>) -> Result<Self, Error> {
-        let mut settings = match path {
-            None => Self::default(),
+        match path {
+            None => Ok(Self::default()),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
-                toml::from_str(&text)
-                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+                toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
             }
-        };
-        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let Some(listen) = from_env("ACTIONS_CONTROL_PLANE_LISTEN") {
-            settings.listen = listen;
         }
-        if let Some(url) = from_env("ACTIONS_DATABASE_URL") {
-            settings.database_url = url;
-        }
-        if let Some(token) = from_env("ACTIONS_OPERATOR_TOKEN") {
-            settings.operator_token = token;
-        }
-        if let Some(token) = from_env("ACTIONS_SYNC_TOKEN") {
-            settings.sync_token = token;
-        }
-        Ok(settings)
     }
 }

@@ -68,6 +68,7 @@ pub fn binding(b: StoredBinding) -> pb::SlotBinding {
         fail_open: b.fail_open != 0,
         created_at_ms: b.created_at_ms as u64,
         updated_at_ms: b.updated_at_ms as u64,
+        limits: None,
     }
 }
 
