@@ -341,6 +341,7 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
                 position: args.position,
                 config_json,
                 fail_open: args.fail_open,
+                limits: None,
             })?)
             .await
             .map(tonic::Response::into_inner)
