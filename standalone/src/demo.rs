@@ -172,6 +172,7 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
                     position: None,
                     config_json,
                     fail_open: *fail_open,
+                    limits: None,
                 },
                 token,
             )?)
