@@ -5,8 +5,11 @@
 //!   and what the control plane serves the runners (flows, modules) and
 //!   receives from them (run records).
 //! - [`catalog`]: the flows and trigger slots both sides agree on.
+//! - [`manifest`]: `action.json`, what a package says about itself, as the
+//!   CLI and the control plane both read it.
 
 pub mod catalog;
+pub mod manifest;
 
 /// `actions.runner.*`
 #[allow(missing_docs, clippy::all)]
