@@ -3,6 +3,7 @@
 //! `api.`.
 
 use crate::Status;
+use actions_proto::manifest::{MANIFEST_FILE, Manifest, SLUG_RULE, is_valid_slug};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -66,7 +67,9 @@ fn slug_of(name: &str) -> String {
     while slug.contains("--") {
         slug = slug.replace("--", "-");
     }
-    slug.trim_matches('-').chars().take(64).collect()
+    // Cut before trimming: a cut can leave a '-' at the end.
+    let slug: String = slug.trim_matches('-').chars().take(64).collect();
+    slug.trim_end_matches('-').to_owned()
 }
 
 pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
@@ -94,6 +97,9 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
     if slug.is_empty() {
         bail!("cannot make a slug of {name:?}; pass --slug");
     }
+    if !is_valid_slug(&slug) {
+        bail!("--slug {slug:?} is not a valid slug: {SLUG_RULE}");
+    }
     let write = |path: &Path, bytes: &[u8]| -> anyhow::Result<()> {
         let target = args.dir.join(path);
         if let Some(parent) = target.parent() {
@@ -106,13 +112,16 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
             String::from_utf8_lossy(bytes)
                 .replace(REPOSITORY_TYPES, "'../types/actions'")
                 .into_bytes()
-        } else if *path == "action.json" {
-            let mut manifest: serde_json::Value = serde_json::from_slice(bytes)?;
-            manifest["slug"] = slug.clone().into();
-            manifest["name"] = name.clone().into();
-            let mut text = serde_json::to_string_pretty(&manifest)?;
-            text.push('\n');
-            text.into_bytes()
+        } else if *path == MANIFEST_FILE {
+            let mut manifest =
+                Manifest::parse(&format!("the {} starter's {path}", args.starter), bytes)?;
+            manifest.slug = slug.clone();
+            // As the control plane names an Action given no name.
+            manifest.name = match name.trim() {
+                "" => slug.clone(),
+                trimmed => trimmed.to_owned(),
+            };
+            manifest.to_json_pretty().into_bytes()
         } else {
             bytes.to_vec()
         };
@@ -139,4 +148,21 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
         );
     }
     Ok(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_of_gives_a_valid_slug_or_nothing() {
+        assert_eq!(slug_of("My Action!"), "my-action");
+        // The 64th character is a '-' once the name is cut.
+        let long = format!("{}-{}", "a".repeat(63), "b".repeat(10));
+        assert_eq!(slug_of(&long), "a".repeat(63));
+        for name in ["My Action!", "--x--", "émile", &long, "a.b_c d"] {
+            assert!(is_valid_slug(&slug_of(name)), "{name:?}");
+        }
+        assert_eq!(slug_of("???"), "");
+    }
 }

@@ -8,6 +8,7 @@ use actions_proto::controlplane::v1::{
     self as pb, actions_client::ActionsClient, audit_client::AuditClient,
     flows_client::FlowsClient, tail_event::Event,
 };
+use actions_proto::manifest::{MANIFEST_FILE, Manifest};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
@@ -123,20 +124,22 @@ pub(crate) struct PackArgs {
 /// A file of a package: its path inside the package and its bytes.
 type PackageFile = (String, Vec<u8>);
 
-/// The package's manifest and every file the control plane reads.
-fn package_files(dir: &Path) -> anyhow::Result<(Value, Vec<PackageFile>)> {
-    let manifest_path = dir.join("action.json");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(&manifest_path).with_context(|| {
-            format!(
-                "reading {}; a package needs an action.json",
-                manifest_path.display()
-            )
-        })?)
-        .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
+/// The package's manifest and every file the control plane reads. The
+/// manifest is checked here, by the control plane's own rules, so that a
+/// mistake in it is found before anything is packed or sent.
+fn package_files(dir: &Path) -> anyhow::Result<(Manifest, Vec<PackageFile>)> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let bytes = std::fs::read(&manifest_path).with_context(|| {
+        format!(
+            "reading {}; a package needs an action.json",
+            manifest_path.display()
+        )
+    })?;
+    let manifest = Manifest::parse(&manifest_path.display().to_string(), &bytes)?;
     // The compiler's own reading of the folder decides which files are modules.
     let source = SourcePackage::load(dir)?;
-    let mut files = vec![("action.json".to_owned(), std::fs::read(&manifest_path)?)];
+    // The author's own file is sent, not a rewrite of it.
+    let mut files = vec![(MANIFEST_FILE.to_owned(), bytes)];
     files.extend(
         source
             .files()
@@ -161,12 +164,12 @@ fn tar_gz(files: &[PackageFile]) -> anyhow::Result<Vec<u8>> {
 
 pub(crate) fn pack(args: &PackArgs) -> anyhow::Result<Status> {
     let (manifest, files) = package_files(&args.dir)?;
-    let slug = manifest["slug"].as_str().unwrap_or("action");
     let bytes = tar_gz(&files)?;
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| args.dir.join("dist").join(format!("{slug}.tar.gz")));
+    let output = args.output.clone().unwrap_or_else(|| {
+        args.dir
+            .join("dist")
+            .join(format!("{}.tar.gz", manifest.slug))
+    });
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -9,10 +9,13 @@
 //! - [`record`]: run records, and reading those of an older shape.
 //! - [`limits`]: per-binding limits: defaults, default ceilings, the check.
 //! - `serving` (feature `server`): what every Actions gRPC server sets up.
+//! - [`manifest`]: `action.json`, what a package says about itself, as the
+//!   CLI and the control plane both read it.
 
 pub mod bearer;
 pub mod catalog;
 pub mod limits;
+pub mod manifest;
 pub mod record;
 #[cfg(feature = "server")]
 pub mod serving;

@@ -1,29 +1,53 @@
 //! The demo tenant: the starters created, published and attached through the
 //! management API, as a developer would with the CLI.
 
+use crate::StandaloneError;
+use actions_compiler::SourcePackage;
 use actions_proto::controlplane::v1::{
     self as pb, actions_client::ActionsClient, flows_client::FlowsClient,
     tenants_client::TenantsClient,
 };
-use anyhow::Context as _;
-use std::collections::HashMap;
+use actions_proto::manifest::Manifest;
 use std::path::Path;
 use tonic::Request;
 
-/// Where each starter goes, and whether a failure of it lets the flow carry on.
+/// Each starter's folder, where it goes, and whether a failure of it lets
+/// the flow carry on.
 const ATTACHED: &[(&str, &str, bool)] = &[
     ("domain-allowlist", "login.pre-credential-check", false),
     ("custom-claim", "login.post-login", false),
     ("webhook-emit", "registration.post-create", true),
 ];
 
-fn with_token<T>(message: T, token: &str) -> anyhow::Result<Request<T>> {
-    Ok(actions_proto::bearer::request(message, token)?)
+/// A call the control plane refused, with what was being done.
+fn failed(doing: impl std::fmt::Display) -> impl FnOnce(tonic::Status) -> StandaloneError {
+    move |status| {
+        StandaloneError::Demo(format!(
+            "{doing}: {:?}: {}",
+            status.code(),
+            status.message()
+        ))
+    }
+}
+
+/// Why the control plane could not be reached.
+fn unreachable(control_plane: &str) -> impl FnOnce(tonic::transport::Error) -> StandaloneError {
+    move |e| StandaloneError::Demo(format!("connecting to {control_plane}: {e}"))
+}
+
+fn with_token<T>(message: T, token: &str) -> Result<Request<T>, StandaloneError> {
+    actions_proto::bearer::request(message, token)
+        .map_err(|e| StandaloneError::Demo(format!("the demo token: {e}")))
 }
 
 /// Creates the `demo` tenant (when it is not there) and a token for it.
-pub async fn create_tenant(control_plane: &str, operator_token: &str) -> anyhow::Result<String> {
-    let mut tenants = TenantsClient::connect(control_plane.to_owned()).await?;
+pub async fn create_tenant(
+    control_plane: &str,
+    operator_token: &str,
+) -> Result<String, StandaloneError> {
+    let mut tenants = TenantsClient::connect(control_plane.to_owned())
+        .await
+        .map_err(unreachable(control_plane))?;
     let created = tenants
         .create_tenant(with_token(
             pb::CreateTenantRequest {
@@ -36,7 +60,7 @@ pub async fn create_tenant(control_plane: &str, operator_token: &str) -> anyhow:
     match created {
         Ok(_) => {}
         Err(status) if status.code() == tonic::Code::AlreadyExists => {}
-        Err(status) => return Err(status).context("creating the demo tenant"),
+        Err(status) => return Err(failed("creating the demo tenant")(status)),
     }
     let token = tenants
         .create_token(with_token(
@@ -47,40 +71,51 @@ pub async fn create_tenant(control_plane: &str, operator_token: &str) -> anyhow:
             operator_token,
         )?)
         .await
-        .context("creating the demo tenant's token")?
+        .map_err(failed("creating the demo tenant's token"))?
         .into_inner();
     Ok(token.secret)
 }
 
-/// The files of a starter's package: its manifest and `src/`.
-fn read_starter(dir: &Path) -> anyhow::Result<(serde_json::Value, HashMap<String, String>)> {
-    let manifest_path = dir.join("action.json");
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&manifest_path)
-            .with_context(|| format!("reading {}", manifest_path.display()))?,
-    )
-    .with_context(|| format!("{}", manifest_path.display()))?;
-    let mut files = HashMap::new();
-    for entry in std::fs::read_dir(dir.join("src"))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "ts") {
-            let name = format!(
-                "src/{}",
-                path.file_name().unwrap_or_default().to_string_lossy()
-            );
-            files.insert(name, std::fs::read_to_string(&path)?);
-        }
-    }
-    Ok((manifest, files))
+/// A starter's package, read as the CLI reads one: its checked manifest and
+/// the modules the compiler would take from the folder.
+fn read_starter(dir: &Path) -> Result<(Manifest, pb::Source), StandaloneError> {
+    let manifest = Manifest::load(dir)?;
+    let package = SourcePackage::load(dir)?;
+    // The API carries sources as text; a file that is not UTF-8 is named
+    // here rather than mangled.
+    let files = package
+        .files()
+        .map(|(path, bytes)| {
+            String::from_utf8(bytes.to_vec())
+                .map(|text| (path.to_owned(), text))
+                .map_err(|_| {
+                    StandaloneError::Demo(format!("{}: {path} is not UTF-8", dir.display()))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let source = pb::Source {
+        files,
+        entry: package.entry().to_owned(),
+    };
+    Ok((manifest, source))
 }
 
 /// Creates, publishes and attaches every starter the demo tenant lacks.
-pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::Result<()> {
-    let mut actions = ActionsClient::connect(control_plane.to_owned()).await?;
-    let mut flows = FlowsClient::connect(control_plane.to_owned()).await?;
+pub async fn load(
+    control_plane: &str,
+    token: &str,
+    starters: &Path,
+) -> Result<(), StandaloneError> {
+    let mut actions = ActionsClient::connect(control_plane.to_owned())
+        .await
+        .map_err(unreachable(control_plane))?;
+    let mut flows = FlowsClient::connect(control_plane.to_owned())
+        .await
+        .map_err(unreachable(control_plane))?;
     let current = flows
         .list_flows(with_token(pb::ListFlowsRequest {}, token)?)
-        .await?
+        .await
+        .map_err(failed("listing the demo tenant's flows"))?
         .into_inner();
     let bound: Vec<String> = current
         .flows
@@ -89,17 +124,16 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
         .flat_map(|s| &s.bindings)
         .map(|b| b.action_slug.clone())
         .collect();
-    for (slug, trigger, fail_open) in ATTACHED {
+    for (starter, trigger, fail_open) in ATTACHED {
+        let dir = starters.join(starter);
+        let (manifest, source) = read_starter(&dir)?;
+        let slug = manifest.slug.as_str();
         if bound.iter().any(|b| b == slug) {
             continue;
         }
-        let dir = starters.join(slug);
-        let (manifest, files) = read_starter(&dir)?;
         let exists = actions
             .get_action(with_token(
-                pb::GetActionRequest {
-                    slug: (*slug).into(),
-                },
+                pb::GetActionRequest { slug: slug.into() },
                 token,
             )?)
             .await
@@ -108,13 +142,14 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
             let listed = actions
                 .list_versions(with_token(
                     pb::ListVersionsRequest {
-                        slug: (*slug).into(),
+                        slug: slug.into(),
                         page_size: 1,
                         page_token: String::new(),
                     },
                     token,
                 )?)
-                .await?
+                .await
+                .map_err(failed(format!("listing the versions of {slug}")))?
                 .into_inner();
             listed
                 .versions
@@ -126,48 +161,49 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
             let saved = actions
                 .create_action(with_token(
                     pb::CreateActionRequest {
-                        slug: (*slug).into(),
-                        name: manifest["name"].as_str().unwrap_or(slug).into(),
-                        triggers: manifest["triggers"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|t| t.as_str().map(str::to_owned))
+                        slug: slug.into(),
+                        name: manifest.name.clone(),
+                        triggers: manifest
+                            .triggers
+                            .iter()
+                            .map(|t| t.as_str().to_owned())
                             .collect(),
                         config_schema_json: manifest
-                            .get("config_schema")
+                            .config_schema
+                            .as_ref()
                             .map(|s| s.to_string())
                             .unwrap_or_default(),
-                        version: manifest["version"].as_str().unwrap_or_default().into(),
-                        source: Some(pb::Source {
-                            files,
-                            entry: "src/index.ts".into(),
-                        }),
+                        version: manifest
+                            .version
+                            .as_ref()
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
+                        source: Some(source),
                     },
                     token,
                 )?)
                 .await
-                .with_context(|| format!("creating {slug}"))?
+                .map_err(failed(format!("creating {slug}")))?
                 .into_inner();
             saved.version.map(|v| v.version).unwrap_or_default()
         };
         actions
             .publish_version(with_token(
                 pb::PublishVersionRequest {
-                    slug: (*slug).into(),
+                    slug: slug.into(),
                     version,
                 },
                 token,
             )?)
             .await
-            .with_context(|| format!("publishing {slug}"))?;
+            .map_err(failed(format!("publishing {slug}")))?;
         let config_path = dir.join("config.json");
         let config_json = std::fs::read_to_string(&config_path).unwrap_or_default();
         flows
             .attach_action(with_token(
                 pb::AttachActionRequest {
                     trigger: (*trigger).into(),
-                    action_slug: (*slug).into(),
+                    action_slug: slug.into(),
                     major: None,
                     position: None,
                     config_json,
@@ -177,7 +213,7 @@ pub async fn load(control_plane: &str, token: &str, starters: &Path) -> anyhow::
                 token,
             )?)
             .await
-            .with_context(|| format!("attaching {slug} to {trigger}"))?;
+            .map_err(failed(format!("attaching {slug} to {trigger}")))?;
         tracing::info!(slug, trigger, "demo: starter published and attached");
     }
     Ok(())

@@ -27,9 +27,16 @@ pub enum StandaloneError {
     /// The runner.
     #[error("runner: {0}")]
     Runner(#[from] actions_runner::RunnerError),
-    /// Loading the demo tenant.
+    /// Loading the demo tenant: a call to the control plane failed, or a
+    /// starter's module is not text.
     #[error("demo: {0}")]
     Demo(String),
+    /// A starter the demo loads has a wrong `action.json`.
+    #[error("demo: {0}")]
+    DemoManifest(#[from] actions_proto::manifest::ManifestError),
+    /// A starter the demo loads has sources that cannot be read as a package.
+    #[error("demo: {0}")]
+    DemoSource(#[from] actions_compiler::CompileError),
 }
 
 /// What to start.
@@ -194,14 +201,10 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
     if options.demo {
         let cp_url = format!("http://{cp_address}");
         if secrets.demo_token.is_empty() {
-            secrets.demo_token = demo::create_tenant(&cp_url, &secrets.operator_token)
-                .await
-                .map_err(|e| StandaloneError::Demo(format!("{e:#}")))?;
+            secrets.demo_token = demo::create_tenant(&cp_url, &secrets.operator_token).await?;
             save_secrets(&secrets_path, &secrets)?;
         }
-        demo::load(&cp_url, &secrets.demo_token, &options.starters)
-            .await
-            .map_err(|e| StandaloneError::Demo(format!("{e:#}")))?;
+        demo::load(&cp_url, &secrets.demo_token, &options.starters).await?;
     }
     Ok(Running {
         control_plane: cp_address,

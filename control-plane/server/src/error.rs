@@ -1,6 +1,7 @@
 //! The control plane's one error type, and the one place it becomes a gRPC status.
 
 use actions_compiler::CompileError;
+use actions_proto::manifest::ManifestError;
 use tonic::{Code, Status};
 
 /// Why a call or the start-up failed. Every message names what was wrong.
@@ -18,6 +19,9 @@ pub enum Error {
     /// A field of the request is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// An uploaded package's `action.json` is wrong; nothing was stored.
+    #[error("package: {0}")]
+    Manifest(#[from] ManifestError),
     /// The source does not compile; nothing was stored.
     #[error("the source does not compile: {0}")]
     Compile(#[from] CompileError),
@@ -47,7 +51,7 @@ impl From<Error> for Status {
             Error::Config(_) | Error::Internal(_) => Code::Internal,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
-            Error::Invalid(_) => Code::InvalidArgument,
+            Error::Invalid(_) | Error::Manifest(_) => Code::InvalidArgument,
             Error::Compile(CompileError::Internal(_)) => Code::Internal,
             Error::Compile(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,

@@ -5,7 +5,7 @@
 
 use crate::Error;
 use actions_compiler::{MAX_PACKAGE_BYTES, SourcePackage};
-use serde::Deserialize;
+use actions_proto::manifest::{MANIFEST_FILE, MAX_MANIFEST_BYTES, Manifest};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Component;
@@ -14,30 +14,6 @@ use std::path::Component;
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 /// The most entries a package may hold.
 const MAX_ENTRIES: usize = 2_000;
-/// The largest `action.json`.
-const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
-
-/// `action.json`: what the package says about itself.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    /// Display name.
-    pub name: String,
-    /// URL-safe id, unique per tenant.
-    pub slug: String,
-    /// Semver; absent: the latest with its patch bumped.
-    #[serde(default)]
-    pub version: Option<String>,
-    /// Compatible trigger slots.
-    pub triggers: Vec<String>,
-    /// JSON Schema of the binding configuration.
-    #[serde(default)]
-    pub config_schema: Option<serde_json::Value>,
-    /// Free text, kept in the package.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
 /// An unpacked package.
 #[derive(Debug)]
 pub struct Package {
@@ -101,7 +77,7 @@ pub fn unpack(tar_gz: &[u8]) -> Result<Package, Error> {
             return Err(bad(format!("{shown:?} is not a regular file")));
         }
         let Some(path) = path else { continue };
-        let is_manifest = path == "action.json" || path.ends_with("/action.json");
+        let is_manifest = path.rsplit('/').next() == Some(MANIFEST_FILE);
         if !is_manifest && !SourcePackage::is_module_path(&path) {
             continue;
         }
@@ -124,10 +100,10 @@ pub fn unpack(tar_gz: &[u8]) -> Result<Package, Error> {
     }
     // The manifest is at the root, or at the root of the one folder the
     // archive was made from (`tar czf pkg.tgz my-action/`).
-    let (root, manifest) = match manifests.pop_first() {
-        None => return Err(bad("no action.json at the root of the archive".into())),
-        Some((path, bytes)) => (path.trim_end_matches("action.json").to_owned(), bytes),
-    };
+    let (manifest_path, manifest) = manifests
+        .pop_first()
+        .ok_or_else(|| bad("no action.json at the root of the archive".into()))?;
+    let root = manifest_path.trim_end_matches(MANIFEST_FILE).to_owned();
     if root.matches('/').count() > 1 {
         return Err(bad(format!(
             "action.json is at {root:?}; put it at the root of the archive"
@@ -137,8 +113,7 @@ pub fn unpack(tar_gz: &[u8]) -> Result<Package, Error> {
         .into_iter()
         .filter_map(|(path, bytes)| path.strip_prefix(&root).map(|p| (p.to_owned(), bytes)))
         .collect();
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest).map_err(|e| bad(format!("action.json: {e}")))?;
+    let manifest = Manifest::parse(&manifest_path, &manifest)?;
     if files.is_empty() {
         return Err(bad(
             "no TypeScript or JavaScript sources beside action.json".into(),

@@ -17,22 +17,20 @@ impl ConfigSchema {
             serde_json::from_str(text)
                 .map_err(|e| Error::Invalid(format!("config_schema_json is not JSON: {e}")))?
         };
-        let schema = Self::from_value(&value)?;
+        let schema = Self::from_value(&value, "config_schema_json")?;
         Ok((value.to_string(), schema))
     }
 
-    /// Checks a schema given as JSON.
-    pub fn from_value(value: &Value) -> Result<Self, Error> {
+    /// Checks a schema given as JSON; `field` is how errors name where it
+    /// came from.
+    pub fn from_value(value: &Value, field: &str) -> Result<Self, Error> {
         if !value.is_object() && !value.is_boolean() {
-            return Err(Error::Invalid(
-                "config_schema_json must be a JSON Schema (an object)".into(),
-            ));
+            return Err(Error::Invalid(format!(
+                "{field} must be a JSON Schema (an object)"
+            )));
         }
-        let validator = jsonschema::validator_for(value).map_err(|e| {
-            Error::Invalid(format!(
-                "config_schema_json is not a valid JSON Schema: {e}"
-            ))
-        })?;
+        let validator = jsonschema::validator_for(value)
+            .map_err(|e| Error::Invalid(format!("{field} is not a valid JSON Schema: {e}")))?;
         Ok(Self { validator })
     }
 

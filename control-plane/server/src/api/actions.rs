@@ -8,6 +8,7 @@ use crate::{ControlPlane, Error, package};
 use actions_compiler::SourcePackage;
 use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
+use actions_proto::manifest::{SLUG_RULE, is_valid_slug};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -24,21 +25,13 @@ impl ActionsApi {
     }
 }
 
-/// A slug: 1-64 of `a-z`, `0-9` and `-`, starting with a letter or digit.
+/// A slug by the same rule as a manifest's.
 pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
-    let ok = !slug.is_empty()
-        && slug.len() <= 64
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if ok {
+    if is_valid_slug(slug) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "{field} {slug:?} is not a valid slug: use 1 to 64 lower-case letters, digits and \
-             '-', not starting or ending with '-'"
+            "{field} {slug:?} is not a valid slug: {SLUG_RULE}"
         )))
     }
 }
@@ -242,7 +235,6 @@ impl Actions for ActionsApi {
             .await
             .map_err(|e| Error::Internal(format!("unpacking: {e}")))??;
         let manifest = package.manifest;
-        check_slug("action.json: slug", &manifest.slug)?;
         let exists = self
             .cp
             .store
@@ -250,14 +242,23 @@ impl Actions for ActionsApi {
             .await?
             .is_some();
         let schema = match &manifest.config_schema {
-            Some(value) => value.to_string(),
+            Some(value) => {
+                // Checked here as well as in `save` so that the error names
+                // the manifest's field rather than the API's.
+                ConfigSchema::from_value(value, "package: action.json: config_schema")?;
+                value.to_string()
+            }
             None => String::new(),
         };
         let save = Save {
             create: (!exists).then(|| manifest.name.clone()),
             slug: manifest.slug,
-            version: manifest.version.unwrap_or_default(),
-            triggers: manifest.triggers,
+            version: manifest.version.map(|v| v.to_string()).unwrap_or_default(),
+            triggers: manifest
+                .triggers
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
             config_schema: schema,
             source: package.source,
         };

@@ -1603,6 +1603,46 @@ pub async fn packages_upload_and_hostile_archives_are_refused(h: &Harness) {
                 ("src/index.ts", index),
             ]),
         ),
+        (
+            "an unknown trigger in the manifest",
+            tar_gz(&[
+                (
+                    "action.json",
+                    br#"{"name":"x","slug":"x","triggers":["login.after-coffee"]}"#,
+                ),
+                ("src/index.ts", index),
+            ]),
+        ),
+        (
+            "a manifest version that is not semver",
+            tar_gz(&[
+                (
+                    "action.json",
+                    br#"{"name":"x","slug":"x","version":"one","triggers":["login.post-login"]}"#,
+                ),
+                ("src/index.ts", index),
+            ]),
+        ),
+        (
+            "a manifest slug that is not a slug",
+            tar_gz(&[
+                (
+                    "action.json",
+                    br#"{"name":"x","slug":"Not A Slug","triggers":["login.post-login"]}"#,
+                ),
+                ("src/index.ts", index),
+            ]),
+        ),
+        (
+            "a manifest config schema that is not a JSON Schema",
+            tar_gz(&[
+                (
+                    "action.json",
+                    br#"{"name":"x","slug":"x","triggers":["login.post-login"],"config_schema":{"type":12}}"#,
+                ),
+                ("src/index.ts", index),
+            ]),
+        ),
         ("not gzip", b"this is not a tarball".to_vec()),
         ("empty", Vec::new()),
         ("too large", {
