@@ -1,6 +1,7 @@
 //! The `action` binary, driven as a developer would drive it.
 
 use actions_proto::manifest::Manifest;
+use actions_test_support::{auth, cache_dir, examples};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -8,10 +9,7 @@ use std::process::{Command, Output};
 fn action(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_action"))
         .args(args)
-        .env(
-            "ACTIONS_CACHE_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
-        )
+        .env("ACTIONS_CACHE_DIR", cache_dir!())
         .env("NO_COLOR", "1")
         .output()
         .expect("action runs")
@@ -28,11 +26,7 @@ fn json_of(output: &Output) -> Value {
 }
 
 fn example(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(path)
-        .display()
-        .to_string()
+    examples().join(path).display().to_string()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -296,10 +290,7 @@ fn action_for(server: &str, token: &str, args: &[&str]) -> Output {
             "XDG_CONFIG_HOME",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-profile"),
         )
-        .env(
-            "ACTIONS_CACHE_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
-        )
+        .env("ACTIONS_CACHE_DIR", cache_dir!())
         .env("NO_COLOR", "1")
         .output()
         .expect("action runs")
@@ -352,31 +343,23 @@ fn the_developer_loop_against_the_embedded_service() {
         let mut tenants = TenantsClient::connect(server.clone())
             .await
             .expect("connect");
-        fn with_operator<T>(operator: &str, message: T) -> tonic::Request<T> {
-            let mut request = tonic::Request::new(message);
-            request.metadata_mut().insert(
-                "authorization",
-                format!("Bearer {operator}").parse().expect("header"),
-            );
-            request
-        }
         tenants
-            .create_tenant(with_operator(
-                &operator,
+            .create_tenant(auth(
                 pb::CreateTenantRequest {
                     id: "dev".into(),
                     name: "Dev".into(),
                 },
+                &operator,
             ))
             .await
             .expect("tenant");
         let token = tenants
-            .create_token(with_operator(
-                &operator,
+            .create_token(auth(
                 pb::CreateTokenRequest {
                     tenant: "dev".into(),
                     name: "laptop".into(),
                 },
+                &operator,
             ))
             .await
             .expect("token");
@@ -651,10 +634,7 @@ fn test_watch_runs_again_when_a_file_changes() {
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_action"))
         .args(["test", &at, "--watch"])
-        .env(
-            "ACTIONS_CACHE_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"),
-        )
+        .env("ACTIONS_CACHE_DIR", cache_dir!())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -14,9 +14,9 @@
 use actions_compiler::{Compiler, SourcePackage};
 use actions_proto::runner::v1::{ExecuteRequest, execution_client::ExecutionClient};
 use actions_runner::settings::RunnerSettings;
+use actions_test_support::{cache_dir, examples, free_port};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,13 +49,6 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 struct Runner(Child);
 
 impl Drop for Runner {
@@ -84,7 +77,7 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let modules_dir = work.path().join("modules");
     std::fs::create_dir_all(&modules_dir).expect("modules dir");
-    let cache_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
+    let cache_dir = cache_dir!();
 
     let compiler = Compiler::new(Some(&cache_dir)).expect("compiler starts");
     let started = Instant::now();
@@ -113,11 +106,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let event = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/starters/custom-claim/events/gold-user.json"),
-    )
-    .expect("event");
+    let event =
+        std::fs::read_to_string(examples().join("starters/custom-claim/events/gold-user.json"))
+            .expect("event");
 
     println!(
         "| Actions | start-up | RSS after start-up | RSS after running each once | peak RSS | per Action (since 0) |"

@@ -15,10 +15,11 @@ use actions_runner::{
     ActionModule, InstanceStrategy, LogOrigin, Outcome, RunLimits, RunRequest, Sandbox,
     SandboxConfig, Trigger,
 };
+use actions_test_support::{cache_dir, repository};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -32,10 +33,6 @@ struct Case {
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("json")
-}
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn cases(compiler: &Compiler) -> Vec<Case> {
@@ -175,7 +172,7 @@ impl Drop for NodeVm {
 
 fn run(c: &mut Criterion) {
     // The plugin's machine code is cached between processes, as in the runner.
-    let cache_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
+    let cache_dir = cache_dir!();
     let compiler = Compiler::new(Some(&cache_dir)).expect("compiler starts");
     let pooled = Sandbox::new(SandboxConfig {
         cache_dir: Some(cache_dir.clone()),

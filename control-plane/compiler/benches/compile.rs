@@ -3,12 +3,12 @@
 //! `cargo bench -p actions-compiler --bench compile`
 
 use actions_compiler::{Compiler, SourcePackage};
+use actions_test_support::examples;
 use criterion::{Criterion, criterion_group, criterion_main};
-use std::path::Path;
 
 fn compile(c: &mut Criterion) {
     let compiler = Compiler::new(None).expect("compiler starts");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/starters");
+    let examples = examples().join("starters");
     let mut group = c.benchmark_group("compile");
     for starter in ["empty", "domain-allowlist", "webhook-emit", "custom-claim"] {
         let package = SourcePackage::load(&examples.join(starter)).expect("starter loads");

@@ -2,16 +2,12 @@
 //! QuickJS compiler in wasmtime, and the module encoder.
 
 use actions_compiler::{CompileError, Compiler, SourcePackage};
+use actions_test_support::{cache_dir, examples};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 static COMPILER: LazyLock<Compiler> =
-    LazyLock::new(|| Compiler::new(Some(&cache_dir())).expect("compiler starts"));
-
-fn cache_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
-}
+    LazyLock::new(|| Compiler::new(Some(&cache_dir!())).expect("compiler starts"));
 
 fn package(files: &[(&str, &[u8])], entry: &str) -> SourcePackage {
     let files: BTreeMap<String, Vec<u8>> = files
@@ -19,10 +15,6 @@ fn package(files: &[(&str, &[u8])], entry: &str) -> SourcePackage {
         .map(|(p, b)| ((*p).to_owned(), b.to_vec()))
         .collect();
     SourcePackage::new(files, entry).expect("valid package")
-}
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
 #[test]
@@ -55,7 +47,7 @@ fn the_same_source_gives_the_same_bytes() {
         .compile(&SourcePackage::load(&dir).expect("loads"))
         .expect("compiles");
     // A second compiler: nothing carried over in memory.
-    let other = Compiler::new(Some(&cache_dir())).expect("compiler starts");
+    let other = Compiler::new(Some(&cache_dir!())).expect("compiler starts");
     let second = other
         .compile(&SourcePackage::load(&dir).expect("loads"))
         .expect("compiles");

@@ -11,8 +11,10 @@
 //! - `// guest-error: <name>`: the JavaScript error name of a `guest_error`;
 //! - `// claims: {json}`: access-token claims the run must have set.
 
+use crate::common::sandbox_event;
 use actions_compiler::{Compiler, SourcePackage};
 use actions_runner::{Outcome, RunLimits, RunReport, RunRequest, Sandbox, SandboxConfig, Trigger};
+use actions_test_support::cache_dir;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -85,13 +87,6 @@ export function execute(event: any, api: any) {
 }
 "#;
 
-fn event() -> Value {
-    json!({
-        "user": { "id": "u_1", "email": "ada@example.com", "app_metadata": { "tier": "gold" } },
-        "client": { "id": "c_1", "metadata": {} }
-    })
-}
-
 async fn run(sandbox: &Sandbox, compiler: &Compiler, source: &str, limits: RunLimits) -> RunReport {
     let package = SourcePackage::single("index.ts", source).expect("package");
     let wasm = compiler.compile(&package).expect("compiles").wasm;
@@ -99,7 +94,7 @@ async fn run(sandbox: &Sandbox, compiler: &Compiler, source: &str, limits: RunLi
         .run(RunRequest {
             action: sandbox.load(&wasm).expect("loads"),
             trigger: Trigger::LoginPostLogin,
-            event: event(),
+            event: sandbox_event(),
             config: json!({}),
             secrets: Map::new(),
             limits,
@@ -109,10 +104,10 @@ async fn run(sandbox: &Sandbox, compiler: &Compiler, source: &str, limits: RunLi
 
 #[tokio::test]
 async fn every_hostile_action_ends_as_expected_and_leaves_nothing_behind() {
-    let compiler = Compiler::new(Some(&crate::sandbox::cache_dir())).expect("compiler starts");
+    let compiler = Compiler::new(Some(&cache_dir!())).expect("compiler starts");
     let sandbox = Sandbox::new(SandboxConfig {
         max_concurrent_runs: 1,
-        cache_dir: Some(crate::sandbox::cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts");

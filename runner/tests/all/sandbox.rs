@@ -4,33 +4,28 @@
 //! Every limit is tested in a pair, obeyed and violated, and every violation
 //! is followed by a clean run in the same sandbox.
 
-use actions_compiler::{Compiler, SourcePackage};
+use crate::common::{COMPILER, sandbox_event};
+use actions_compiler::SourcePackage;
 use actions_runner::{
     ActionModule, FetchError, FetchRequest, FetchResponse, HttpFetch, InstanceStrategy, LogLevel,
     LogOrigin, Outcome, RunLimits, RunReport, RunRequest, RunnerError, Sandbox, SandboxConfig,
     Trigger,
 };
+use actions_test_support::cache_dir;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-static COMPILER: LazyLock<Compiler> =
-    LazyLock::new(|| Compiler::new(Some(&cache_dir())).expect("compiler starts"));
-
 static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| {
     Sandbox::new(SandboxConfig {
         max_concurrent_runs: 64,
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts")
 });
-
-pub(crate) fn cache_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
-}
 
 fn compile(source: &str) -> Vec<u8> {
     let package = SourcePackage::single("index.ts", source).expect("valid package");
@@ -41,18 +36,11 @@ fn load(sandbox: &Sandbox, source: &str) -> ActionModule {
     sandbox.load(&compile(source)).expect("loads")
 }
 
-fn event() -> Value {
-    json!({
-        "user": { "id": "u_1", "email": "ada@example.com", "app_metadata": { "tier": "gold" } },
-        "client": { "id": "c_1", "metadata": {} }
-    })
-}
-
 fn request(action: ActionModule, trigger: Trigger, limits: RunLimits, config: Value) -> RunRequest {
     RunRequest {
         action,
         trigger,
-        event: event(),
+        event: sandbox_event(),
         config,
         secrets: Map::new(),
         limits,
@@ -502,7 +490,7 @@ async fn nothing_survives_into_the_next_run() {
     // the previous one dirtied: what is reset must be all that was touched.
     let sandbox = Sandbox::new(SandboxConfig {
         max_concurrent_runs: 1,
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts");
@@ -607,7 +595,7 @@ fn fetching_sandbox(
     });
     let sandbox = Sandbox::new(SandboxConfig {
         max_concurrent_runs: 32,
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts")
@@ -767,7 +755,7 @@ async fn a_fetch_suspends_only_its_own_run() {
 async fn operator_ceilings_cap_what_a_run_asks_for() {
     let sandbox = Sandbox::new(SandboxConfig {
         max_concurrent_runs: 4,
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ceilings: limits(|l| l.fuel = 10_000_000),
         ..SandboxConfig::default()
     })
@@ -789,7 +777,7 @@ async fn operator_ceilings_cap_what_a_run_asks_for() {
 async fn the_naive_baseline_behaves_like_the_pooled_path() {
     let naive = Sandbox::new(SandboxConfig {
         strategy: InstanceStrategy::Naive,
-        cache_dir: Some(cache_dir()),
+        cache_dir: Some(cache_dir!()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts");

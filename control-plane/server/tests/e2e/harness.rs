@@ -12,12 +12,10 @@ use actions_proto::runner::v1::{
     ExecuteRequest, ExecuteResponse, execution_client::ExecutionClient,
 };
 use actions_runner::service::{RunnerSettings, RunnerState};
+use actions_test_support::{LoopbackHttp, auth, cache_dir};
 use sqlx::Connection as _;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tonic::Request;
 use tonic::transport::Channel;
 
 pub const OPERATOR: &str = "operator-secret-for-tests";
@@ -102,7 +100,8 @@ impl Drop for PostgresDatabase {
 pub struct Harness {
     pub cp: Channel,
     pub runner: Channel,
-    pub webhooks: Arc<Mutex<Vec<String>>>,
+    /// Where webhooks go: an HTTP server on loopback that keeps them.
+    pub webhooks: LoopbackHttp,
     pub webhook_url: String,
     stop_control_plane: tokio::sync::watch::Sender<bool>,
     stop_runner: tokio::sync::watch::Sender<bool>,
@@ -111,14 +110,6 @@ pub struct Harness {
     _data: tempfile::TempDir,
     _database: Option<PostgresDatabase>,
     database_url: String,
-}
-
-pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
-}
-
-pub fn examples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
 impl Harness {
@@ -160,7 +151,7 @@ impl Harness {
                 operator_token: OPERATOR.into(),
                 sync_token: SYNC_TOKEN.into(),
             },
-            Some(cache_dir()),
+            Some(cache_dir!()),
             Some(&TestRunnerSettings {
                 url: format!("http://{runner_address}"),
                 token: RUNNER_TOKEN.into(),
@@ -178,7 +169,7 @@ impl Harness {
             listen = runner_address.to_string(),
             cp = format!("http://{cp_address}"),
             modules = modules.display().to_string(),
-            cache = cache_dir().display().to_string(),
+            cache = cache_dir!().display().to_string(),
             spool = data.path().join("spool").display().to_string(),
         ))
         .expect("runner settings");
@@ -191,7 +182,10 @@ impl Harness {
         let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        let (webhook_url, webhooks) = webhook_sink().await;
+        let webhooks =
+            LoopbackHttp::start(|_| "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".into())
+                .await;
+        let webhook_url = format!("http://127.0.0.1:{}/hook", webhooks.port);
         let control_plane_task = tokio::spawn(async move {
             api::serve(Arc::new(control_plane), cp_listener, until(cp_stopped))
                 .await
@@ -420,60 +414,4 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-}
-
-pub fn auth<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
-}
-
-/// An HTTP server on loopback that keeps every request body it receives.
-async fn webhook_sink() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&received);
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let Ok(n) = socket.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buffer).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .and_then(|v| v.trim().parse::<usize>().ok())
-                            })
-                            .unwrap_or(0);
-                        if buffer.len() >= end + 4 + length {
-                            seen.lock().expect("lock").push(text[end + 4..].to_owned());
-                            break;
-                        }
-                    }
-                }
-                let _ = socket
-                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-                    .await;
-            });
-        }
-    });
-    (url, received)
 }
