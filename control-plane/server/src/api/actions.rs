@@ -159,7 +159,7 @@ impl ActionsApi {
             .store
             .save_version(&caller.tenant, save.create.as_deref(), new, &caller.actor)
             .await?;
-        let action = self.describe(&caller.tenant, action).await?;
+        let action = self.describe(&caller.tenant, &action.slug).await?;
         Ok(pb::SaveVersionResponse {
             action: Some(action),
             version: Some(convert::version(version)),
@@ -167,16 +167,15 @@ impl ActionsApi {
         })
     }
 
-    async fn describe(
-        &self,
-        tenant: &str,
-        action: crate::store::StoredAction,
-    ) -> Result<pb::Action, Error> {
-        let store = &self.cp.store;
-        let latest = store.versions(tenant, &action.slug, 0, 1).await?;
-        let live = store.live_versions(tenant, &action.slug).await?;
-        let bindings = store.binding_count(tenant, &action.slug).await?;
-        Ok(convert::action(action, latest.first(), &live, bindings))
+    /// An Action as the API shows it (one query).
+    async fn describe(&self, tenant: &str, slug: &str) -> Result<pb::Action, Error> {
+        let summary = self
+            .cp
+            .store
+            .action_summary(tenant, slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("action {slug:?}")))?;
+        Ok(convert::action(summary))
     }
 }
 
@@ -270,13 +269,7 @@ impl Actions for ActionsApi {
     ) -> Result<Response<pb::Action>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let slug = request.into_inner().slug;
-        let action = self
-            .cp
-            .store
-            .action(&caller.tenant, &slug)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("action {slug:?}")))?;
-        Ok(Response::new(self.describe(&caller.tenant, action).await?))
+        Ok(Response::new(self.describe(&caller.tenant, &slug).await?))
     }
 
     async fn list_actions(
@@ -286,16 +279,18 @@ impl Actions for ActionsApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         let size = convert::page_size(r.page_size);
+        // One query for the page, whatever its size.
         let found = self
             .cp
             .store
-            .actions(&caller.tenant, &r.page_token, size + 1)
+            .action_summaries(&caller.tenant, &r.page_token, size + 1)
             .await?;
         let more = found.len() > size as usize;
-        let mut actions = Vec::new();
-        for action in found.into_iter().take(size as usize) {
-            actions.push(self.describe(&caller.tenant, action).await?);
-        }
+        let actions: Vec<pb::Action> = found
+            .into_iter()
+            .take(size as usize)
+            .map(convert::action)
+            .collect();
         let next_page_token = if more {
             actions.last().map(|a| a.slug.clone()).unwrap_or_default()
         } else {
