@@ -30,6 +30,12 @@ pub enum Error {
     /// The request is well-formed but the current state refuses it.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A binding does not fit the version it would run (the version does
+    /// not support its trigger, or its config breaks the version's config
+    /// schema), whether on attach, update, test run or publish: see
+    /// [`crate::rules`].
+    #[error("{0}")]
+    Misfit(String),
     /// A runner (for test runs) or the database could not be reached.
     #[error("{0}")]
     Unavailable(String),
@@ -52,7 +58,7 @@ impl From<Error> for Status {
             Error::Compile(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
-            Error::FailedPrecondition(_) => Code::FailedPrecondition,
+            Error::FailedPrecondition(_) | Error::Misfit(_) => Code::FailedPrecondition,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Database(e) if database_unreachable(e) => Code::Unavailable,
             Error::Database(_) => Code::Internal,

@@ -2,11 +2,11 @@
 
 use super::convert;
 use crate::auth::TenantCaller;
-use crate::schema::{ConfigSchema, parse_config};
+use crate::rules::{check_publish, check_slug, check_trigger};
+use crate::schema::ConfigSchema;
 use crate::store::NewVersion;
 use crate::{ControlPlane, Error, package};
 use actions_compiler::SourcePackage;
-use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,25 +24,6 @@ impl ActionsApi {
     }
 }
 
-/// A slug: 1-64 of `a-z`, `0-9` and `-`, starting with a letter or digit.
-pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
-    let ok = !slug.is_empty()
-        && slug.len() <= 64
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{field} {slug:?} is not a valid slug: use 1 to 64 lower-case letters, digits and \
-             '-', not starting or ending with '-'"
-        )))
-    }
-}
-
 /// Trigger names from the catalog, each once.
 fn check_triggers(triggers: &[String]) -> Result<Vec<String>, Error> {
     if triggers.is_empty() {
@@ -52,9 +33,7 @@ fn check_triggers(triggers: &[String]) -> Result<Vec<String>, Error> {
     }
     let mut checked: Vec<String> = Vec::new();
     for name in triggers {
-        let trigger: Trigger = name
-            .parse()
-            .map_err(|e| Error::Invalid(format!("triggers: {e}")))?;
+        let trigger = check_trigger("triggers", name)?;
         if !checked.iter().any(|t| t == trigger.as_str()) {
             checked.push(trigger.as_str().to_owned());
         }
@@ -387,43 +366,7 @@ impl Actions for ActionsApi {
                 &r.slug,
                 &r.version,
                 &caller.actor,
-                |version, following| {
-                    let schema = ConfigSchema::parse(&version.config_schema)?.1;
-                    let triggers = version.trigger_names();
-                    let mut broken = Vec::new();
-                    for binding in following {
-                        if !triggers.contains(&binding.trigger_name) {
-                            broken.push(format!(
-                                "{} ({}): the version does not support trigger {}",
-                                binding.id, binding.trigger_name, binding.trigger_name
-                            ));
-                            continue;
-                        }
-                        let config = parse_config(&binding.config)?;
-                        let problems = schema.problems(&config);
-                        if !problems.is_empty() {
-                            broken.push(format!(
-                                "{} ({}): {}",
-                                binding.id,
-                                binding.trigger_name,
-                                problems.join("; ")
-                            ));
-                        }
-                    }
-                    if broken.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(Error::FailedPrecondition(format!(
-                            "publishing {}@{} would break {} binding(s) that follow major {}; \
-                         fix their config or publish a new major: {}",
-                            version.slug,
-                            version.version,
-                            broken.len(),
-                            version.major,
-                            broken.join(" | ")
-                        )))
-                    }
-                },
+                check_publish,
             )
             .await?;
         Ok(Response::new(convert::version(published)))

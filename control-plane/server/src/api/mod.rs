@@ -28,6 +28,11 @@ const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The largest answer (a module to a runner, a version's source).
 const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
+/// What open streams (WatchFlows, Tail) end with when the control plane stops.
+fn shutting_down() -> tonic::Status {
+    tonic::Status::unavailable("the control plane is shutting down; reconnect")
+}
+
 /// Resolves once the server is stopping (never, if it cannot tell).
 async fn until_stopping(stopping: &mut tokio::sync::watch::Receiver<bool>) {
     while !*stopping.borrow_and_update() {

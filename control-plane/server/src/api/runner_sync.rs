@@ -112,7 +112,7 @@ impl RunnerSync for RunnerSyncApi {
                     _ = tokio::time::sleep(WATCH_POLL) => {}
                     _ = sender.closed() => return,
                     () = super::until_stopping(&mut stopping) => {
-                        let _ = sender.send(Err(super::audit::shutting_down())).await;
+                        let _ = sender.send(Err(super::shutting_down())).await;
                         return;
                     }
                 }

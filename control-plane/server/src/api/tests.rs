@@ -2,8 +2,8 @@
 //! test runs and never touching flows.
 
 use super::convert;
+use crate::rules::{check_binding, check_trigger};
 use crate::{ControlPlane, Error};
-use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
 use std::sync::Arc;
@@ -63,10 +63,7 @@ impl Tests for TestsApi {
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        let trigger: Trigger = r
-            .trigger
-            .parse()
-            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
         let store = &self.cp.store;
         let version = if r.version.is_empty() {
@@ -81,7 +78,7 @@ impl Tests for TestsApi {
         .ok_or_else(|| {
             Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug))
         })?;
-        let config = super::flows::check_binding(&version, trigger.as_str(), &r.config_json)?;
+        let config = check_binding(&version, trigger.as_str(), &r.config_json)?;
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_action(self.authorised(run::ExecuteActionRequest {
@@ -102,10 +99,7 @@ impl Tests for TestsApi {
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        let trigger: Trigger = r
-            .trigger
-            .parse()
-            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
         let bindings = self
             .cp

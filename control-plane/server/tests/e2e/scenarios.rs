@@ -420,7 +420,7 @@ pub async fn a_schema_breaking_publish_is_refused(h: &Harness) {
     )
     .await
     .expect_err("a config the schema rejects");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(
         refused.message().contains("/allowed_domains"),
         "{}",
@@ -535,7 +535,7 @@ pub async fn a_schema_breaking_publish_is_refused(h: &Harness) {
     let rejected = update(json!({ "allowed_domains": ["example.com"] }))
         .await
         .expect_err("no mode");
-    assert_eq!(rejected.code(), Code::InvalidArgument);
+    assert_eq!(rejected.code(), Code::FailedPrecondition);
     let moved = update(json!({ "allowed_domains": ["example.com"], "mode": "strict" }))
         .await
         .expect("moved to major 1")
@@ -1324,7 +1324,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
     for (request, code) in [
         (
             test(json!({ "value": 1 }), POST_LOGIN, login_event("t@t.t")),
-            Code::InvalidArgument,
+            Code::FailedPrecondition,
         ),
         (
             test(json!({ "value": "x" }), POST_LOGIN, "{".into()),
@@ -1903,7 +1903,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "config that does not match the schema",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         attach(
             h,
             &token,
@@ -1917,7 +1917,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "config with an unknown key",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         attach(
             h,
             &token,
@@ -1945,7 +1945,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "update with a config that does not match",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         flows
             .update_binding(auth(
                 pb::UpdateBindingRequest {
