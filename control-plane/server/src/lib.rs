@@ -3,8 +3,8 @@
 //! - [`store`]: every read and write, on SQLite (embedded default) or
 //!   PostgreSQL, with migrations from `migrations/`.
 //! - [`api`]: the gRPC services, one module each: `Tenants` (operator),
-//!   `Actions`, `Flows`, `Tests`, `Audit` (tenant tokens), `RunnerSync`
-//!   (runners).
+//!   `Actions`, `Flows`, `Tests` (test runs, `api/test_runs.rs`), `Audit`
+//!   (tenant tokens), `RunnerSync` (runners).
 //! - [`package`]: external `.tar.gz` packages, checked entry by entry.
 //! - [`schema`]: config schemas and the configs checked against them.
 //! - [`rules`]: the rules of the domain that several services apply (slugs,

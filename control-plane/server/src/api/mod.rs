@@ -6,14 +6,14 @@ mod convert;
 mod flows;
 mod runner_sync;
 mod tenants;
-mod tests;
+mod test_runs;
 
 pub use actions::ActionsApi;
 pub use audit::AuditApi;
 pub use flows::FlowsApi;
 pub use runner_sync::RunnerSyncApi;
 pub use tenants::{OPERATOR, TenantsApi};
-pub use tests::TestsApi;
+pub use test_runs::TestRunsApi;
 
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{
@@ -91,7 +91,7 @@ pub async fn serve(
         .add_service(sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(TestsServer::new(TestsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(TestsServer::new(TestRunsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(AuditServer::new(AuditApi::new(
             Arc::clone(&cp),
             stopped.clone()

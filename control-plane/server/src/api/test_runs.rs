@@ -1,5 +1,5 @@
-//! `Tests`: test runs on a runner, in the production sandbox, recorded as
-//! test runs and never touching flows.
+//! The `Tests` service ([`TestRunsApi`]): test runs on a runner, in the
+//! production sandbox, recorded as test runs and never touching flows.
 
 use super::convert;
 use crate::rules::{check_binding, check_trigger};
@@ -9,12 +9,12 @@ use actions_proto::runner::v1 as run;
 use std::sync::Arc;
 use tonic::{Code, Request, Response, Status};
 
-/// The `Tests` service.
-pub struct TestsApi {
+/// The `Tests` service: test runs.
+pub struct TestRunsApi {
     cp: Arc<ControlPlane>,
 }
 
-impl TestsApi {
+impl TestRunsApi {
     /// Serves `cp`.
     pub fn new(cp: Arc<ControlPlane>) -> Self {
         Self { cp }
@@ -56,7 +56,7 @@ fn parse_event(text: &str) -> Result<(), Error> {
 }
 
 #[tonic::async_trait]
-impl Tests for TestsApi {
+impl Tests for TestRunsApi {
     async fn test_version(
         &self,
         request: Request<pb::TestVersionRequest>,
