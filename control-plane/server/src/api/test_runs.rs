@@ -39,11 +39,10 @@ fn from_runner(status: Status) -> Error {
         Code::InvalidArgument => Error::Invalid(status.message().to_owned()),
         Code::NotFound => Error::NotFound(status.message().to_owned()),
         Code::FailedPrecondition => Error::FailedPrecondition(status.message().to_owned()),
-        _ => Error::Unavailable(format!(
-            "the test runner: {:?}: {}",
-            status.code(),
-            status.message()
-        )),
+        _ => Error::Unavailable {
+            what: "the test runner",
+            detail: format!("{:?}: {}", status.code(), status.message()),
+        },
     }
 }
 
