@@ -4,7 +4,8 @@ use actions_compiler::CompileError;
 use actions_proto::manifest::ManifestError;
 use tonic::{Code, Status};
 
-/// Why a call or the start-up failed. Every message names what was wrong.
+/// Why a call or the start-up failed. Every message names what was wrong;
+/// what of it reaches a client is decided below, in one place.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Settings, the database URL or the migrations are wrong.
@@ -34,10 +35,22 @@ pub enum Error {
     /// The request is well-formed but the current state refuses it.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// A runner (for test runs) or the database could not be reached.
+    /// A binding does not fit the version it would run (the version does
+    /// not support its trigger, or its config breaks the version's config
+    /// schema), whether on attach, update, test run or publish: see
+    /// [`crate::rules`].
     #[error("{0}")]
-    Unavailable(String),
-    /// The database failed.
+    Misfit(String),
+    /// Something the control plane depends on (the runner test runs go to)
+    /// could not be reached or failed; `detail` is only logged.
+    #[error("{what} is unavailable: {detail}")]
+    Unavailable {
+        /// What, as the client is told, e.g. "the test runner".
+        what: &'static str,
+        /// Why, for the log.
+        detail: String,
+    },
+    /// The database failed (or cannot be reached: `UNAVAILABLE`).
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     /// A bug or a broken build.
@@ -45,6 +58,11 @@ pub enum Error {
     Internal(String),
 }
 
+/// What an error tells a client. Errors that are the caller's to fix keep
+/// their message, which names what was wrong. Every other error (a bug, the
+/// settings, the database, a runner) answers a fixed message with a short
+/// reference; the detail (SQL errors, paths, a runner's own words) goes to
+/// the log under that reference, never to the client.
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let code = match &error {
@@ -52,20 +70,46 @@ impl From<Error> for Status {
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Invalid(_) | Error::Manifest(_) => Code::InvalidArgument,
-            Error::Compile(CompileError::Internal(_)) => Code::Internal,
+            // The control plane compiles from memory: reading a file is ours.
+            Error::Compile(CompileError::Internal(_) | CompileError::Io { .. }) => Code::Internal,
             Error::Compile(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
-            Error::FailedPrecondition(_) => Code::FailedPrecondition,
-            Error::Unavailable(_) => Code::Unavailable,
+            Error::FailedPrecondition(_) | Error::Misfit(_) => Code::FailedPrecondition,
+            Error::Unavailable { .. } => Code::Unavailable,
             Error::Database(e) if database_unreachable(e) => Code::Unavailable,
             Error::Database(_) => Code::Internal,
         };
-        if code == Code::Internal {
-            tracing::error!(%error, "internal error");
+        let unavailable = match &error {
+            Error::Unavailable { what, .. } => Some(*what),
+            Error::Database(_) if code == Code::Unavailable => Some("the database"),
+            _ => None,
+        };
+        if code != Code::Internal && unavailable.is_none() {
+            return Status::new(code, error.to_string());
         }
-        Status::new(code, error.to_string())
+        let reference = reference();
+        tracing::error!(%reference, %error, code = ?code, "a call failed on our side");
+        let message = match unavailable {
+            Some(what) => format!("{what} is unavailable; try again later (reference {reference})"),
+            None => format!(
+                "internal error (reference {reference}); the control plane's log has the detail"
+            ),
+        };
+        Status::new(code, message)
     }
+}
+
+/// A short random reference (8 hex digits) that ties an answer to its log line.
+fn reference() -> String {
+    let mut bytes = [0u8; 4];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    hex::encode(bytes)
 }
 
 /// The database cannot be reached or refuses connections: the caller may
@@ -87,5 +131,65 @@ fn database_unreachable(error: &sqlx::Error) -> bool {
                 || code == "55000"
         }),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_stays_in_the_log() {
+        let leaky = [
+            Error::Database(sqlx::Error::Protocol(
+                "relation \"secret_table\" at /var/lib/db".into(),
+            )),
+            Error::Internal("reading /etc/secret-path: denied".into()),
+            Error::Config("test_runner.token secret-path".into()),
+            Error::Compile(CompileError::Internal("/tmp/secret-path".into())),
+        ];
+        for error in leaky {
+            let status = Status::from(error);
+            assert_eq!(status.code(), Code::Internal);
+            assert!(!status.message().contains("secret"), "{status:?}");
+            assert!(status.message().starts_with("internal error (reference "));
+        }
+    }
+
+    #[test]
+    fn unavailable_says_what_and_not_why() {
+        let runner = Status::from(Error::Unavailable {
+            what: "the test runner",
+            detail: "Internal: tcp connect to 10.1.2.3:50051 refused".into(),
+        });
+        let database = Status::from(Error::Database(sqlx::Error::PoolTimedOut));
+        for (status, what) in [(runner, "the test runner"), (database, "the database")] {
+            assert_eq!(status.code(), Code::Unavailable);
+            assert!(
+                status.message().starts_with(&format!(
+                    "{what} is unavailable; try again later (reference "
+                )),
+                "{status:?}"
+            );
+            assert!(!status.message().contains("10.1.2.3"), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn the_callers_mistakes_keep_their_message() {
+        let status = Status::from(Error::Invalid("slug \"A\" is not a valid slug".into()));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "slug \"A\" is not a valid slug");
+        let status = Status::from(Error::NotFound("action \"x\"".into()));
+        assert_eq!(status.message(), "action \"x\" not found");
+        let status = Status::from(Error::Misfit("the config does not match".into()));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.message(), "the config does not match");
+    }
+
+    #[test]
+    fn references_differ() {
+        assert_eq!(reference().len(), 8);
+        assert_ne!(reference(), reference());
     }
 }

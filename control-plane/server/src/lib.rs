@@ -3,10 +3,12 @@
 //! - [`store`]: every read and write, on SQLite (embedded default) or
 //!   PostgreSQL, with migrations from `migrations/`.
 //! - [`api`]: the gRPC services, one module each: `Tenants` (operator),
-//!   `Actions`, `Flows`, `Tests`, `Audit` (tenant tokens), `RunnerSync`
-//!   (runners).
+//!   `Actions`, `Flows`, `Tests` (test runs, `api/test_runs.rs`), `Audit`
+//!   (tenant tokens), `RunnerSync` (runners).
 //! - [`package`]: external `.tar.gz` packages, checked entry by entry.
 //! - [`schema`]: config schemas and the configs checked against them.
+//! - [`rules`]: the rules of the domain that several services apply (slugs,
+//!   triggers, whether a binding fits the version it runs), each in one place.
 //! - [`auth`]: operator, tenant and runner credentials.
 //!
 //! Every error is an [`Error`]; `error.rs` is the one place it becomes a
@@ -16,6 +18,7 @@ pub mod api;
 pub mod auth;
 mod error;
 pub mod package;
+pub mod rules;
 pub mod schema;
 mod settings;
 mod state;

@@ -2,13 +2,12 @@
 
 use super::convert;
 use crate::auth::TenantCaller;
-use crate::schema::{ConfigSchema, parse_config};
+use crate::rules::{check_publish, check_slug, check_trigger};
+use crate::schema::ConfigSchema;
 use crate::store::NewVersion;
 use crate::{ControlPlane, Error, package};
 use actions_compiler::SourcePackage;
-use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
-use actions_proto::manifest::{SLUG_RULE, is_valid_slug};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -25,17 +24,6 @@ impl ActionsApi {
     }
 }
 
-/// A slug by the same rule as a manifest's.
-pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
-    if is_valid_slug(slug) {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{field} {slug:?} is not a valid slug: {SLUG_RULE}"
-        )))
-    }
-}
-
 /// Trigger names from the catalog, each once.
 fn check_triggers(triggers: &[String]) -> Result<Vec<String>, Error> {
     if triggers.is_empty() {
@@ -45,9 +33,7 @@ fn check_triggers(triggers: &[String]) -> Result<Vec<String>, Error> {
     }
     let mut checked: Vec<String> = Vec::new();
     for name in triggers {
-        let trigger: Trigger = name
-            .parse()
-            .map_err(|e| Error::Invalid(format!("triggers: {e}")))?;
+        let trigger = check_trigger("triggers", name)?;
         if !checked.iter().any(|t| t == trigger.as_str()) {
             checked.push(trigger.as_str().to_owned());
         }
@@ -152,7 +138,7 @@ impl ActionsApi {
             .store
             .save_version(&caller.tenant, save.create.as_deref(), new, &caller.actor)
             .await?;
-        let action = self.describe(&caller.tenant, action).await?;
+        let action = self.describe(&caller.tenant, &action.slug).await?;
         Ok(pb::SaveVersionResponse {
             action: Some(action),
             version: Some(convert::version(version)),
@@ -160,16 +146,15 @@ impl ActionsApi {
         })
     }
 
-    async fn describe(
-        &self,
-        tenant: &str,
-        action: crate::store::StoredAction,
-    ) -> Result<pb::Action, Error> {
-        let store = &self.cp.store;
-        let latest = store.versions(tenant, &action.slug, 0, 1).await?;
-        let live = store.live_versions(tenant, &action.slug).await?;
-        let bindings = store.binding_count(tenant, &action.slug).await?;
-        Ok(convert::action(action, latest.first(), &live, bindings))
+    /// An Action as the API shows it (one query).
+    async fn describe(&self, tenant: &str, slug: &str) -> Result<pb::Action, Error> {
+        let summary = self
+            .cp
+            .store
+            .action_summary(tenant, slug)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("action {slug:?}")))?;
+        Ok(convert::action(summary))
     }
 }
 
@@ -271,13 +256,7 @@ impl Actions for ActionsApi {
     ) -> Result<Response<pb::Action>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let slug = request.into_inner().slug;
-        let action = self
-            .cp
-            .store
-            .action(&caller.tenant, &slug)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("action {slug:?}")))?;
-        Ok(Response::new(self.describe(&caller.tenant, action).await?))
+        Ok(Response::new(self.describe(&caller.tenant, &slug).await?))
     }
 
     async fn list_actions(
@@ -287,16 +266,18 @@ impl Actions for ActionsApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         let size = convert::page_size(r.page_size);
+        // One query for the page, whatever its size.
         let found = self
             .cp
             .store
-            .actions(&caller.tenant, &r.page_token, size + 1)
+            .action_summaries(&caller.tenant, &r.page_token, size + 1)
             .await?;
         let more = found.len() > size as usize;
-        let mut actions = Vec::new();
-        for action in found.into_iter().take(size as usize) {
-            actions.push(self.describe(&caller.tenant, action).await?);
-        }
+        let actions: Vec<pb::Action> = found
+            .into_iter()
+            .take(size as usize)
+            .map(convert::action)
+            .collect();
         let next_page_token = if more {
             actions.last().map(|a| a.slug.clone()).unwrap_or_default()
         } else {
@@ -393,43 +374,7 @@ impl Actions for ActionsApi {
                 &r.slug,
                 &r.version,
                 &caller.actor,
-                |version, following| {
-                    let schema = ConfigSchema::parse(&version.config_schema)?.1;
-                    let triggers = version.trigger_names();
-                    let mut broken = Vec::new();
-                    for binding in following {
-                        if !triggers.contains(&binding.trigger_name) {
-                            broken.push(format!(
-                                "{} ({}): the version does not support trigger {}",
-                                binding.id, binding.trigger_name, binding.trigger_name
-                            ));
-                            continue;
-                        }
-                        let config = parse_config(&binding.config)?;
-                        let problems = schema.problems(&config);
-                        if !problems.is_empty() {
-                            broken.push(format!(
-                                "{} ({}): {}",
-                                binding.id,
-                                binding.trigger_name,
-                                problems.join("; ")
-                            ));
-                        }
-                    }
-                    if broken.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(Error::FailedPrecondition(format!(
-                            "publishing {}@{} would break {} binding(s) that follow major {}; \
-                         fix their config or publish a new major: {}",
-                            version.slug,
-                            version.version,
-                            broken.len(),
-                            version.major,
-                            broken.join(" | ")
-                        )))
-                    }
-                },
+                check_publish,
             )
             .await?;
         Ok(Response::new(convert::version(published)))

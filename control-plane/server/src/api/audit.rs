@@ -23,11 +23,6 @@ impl AuditApi {
     }
 }
 
-/// What open streams end with when the control plane stops.
-pub(super) fn shutting_down() -> Status {
-    Status::unavailable("the control plane is shutting down; reconnect")
-}
-
 /// How often a tail looks for what other replicas stored.
 const TAIL_POLL: Duration = Duration::from_millis(500);
 
@@ -178,7 +173,7 @@ impl Audit for AuditApi {
                     _ = tokio::time::sleep(TAIL_POLL) => {}
                     _ = sender.closed() => return,
                     () = super::until_stopping(&mut stopping) => {
-                        let _ = sender.send(Err(shutting_down())).await;
+                        let _ = sender.send(Err(super::shutting_down())).await;
                         return;
                     }
                 }

@@ -1,9 +1,10 @@
 //! From what the store holds to what the API answers.
 
 use crate::store::{
-    StoredAction, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion,
+    ActionSummary, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion,
 };
 use actions_proto::controlplane::v1 as pb;
+use std::collections::BTreeMap;
 
 pub fn tenant(t: StoredTenant) -> pb::Tenant {
     pb::Tenant {
@@ -39,20 +40,15 @@ pub fn version(v: StoredVersion) -> pb::Version {
     }
 }
 
-pub fn action(
-    a: StoredAction,
-    latest: Option<&StoredVersion>,
-    live: &[StoredVersion],
-    bindings: usize,
-) -> pb::Action {
+pub fn action(a: ActionSummary) -> pb::Action {
     pb::Action {
-        slug: a.slug,
-        name: a.name,
-        triggers: latest.map(StoredVersion::trigger_names).unwrap_or_default(),
-        latest_version: latest.map(|v| v.version.clone()).unwrap_or_default(),
-        live_versions: live.iter().map(|v| v.version.clone()).collect(),
-        created_at_ms: a.created_at_ms as u64,
-        bindings: bindings as u32,
+        slug: a.action.slug,
+        name: a.action.name,
+        triggers: a.latest_triggers,
+        latest_version: a.latest_version,
+        live_versions: a.live_versions,
+        created_at_ms: a.action.created_at_ms as u64,
+        bindings: a.bindings,
     }
 }
 
@@ -69,6 +65,28 @@ pub fn binding(b: StoredBinding) -> pb::SlotBinding {
         created_at_ms: b.created_at_ms as u64,
         updated_at_ms: b.updated_at_ms as u64,
         limits: None,
+    }
+}
+
+/// A tenant's flows as runners run them: the bindings that have a live
+/// version, slot by slot (slots by name, bindings in slot order).
+pub fn runner_flows(tenant: String, bindings: &[StoredBinding]) -> pb::TenantFlows {
+    let mut slots: BTreeMap<&str, Vec<actions_proto::runner::v1::Binding>> = BTreeMap::new();
+    for binding in bindings.iter().filter(|b| !b.module_sha256.is_empty()) {
+        slots
+            .entry(&binding.trigger_name)
+            .or_default()
+            .push(runner_binding(binding));
+    }
+    pb::TenantFlows {
+        tenant,
+        slots: slots
+            .into_iter()
+            .map(|(trigger, bindings)| pb::Slot {
+                trigger: trigger.to_owned(),
+                bindings,
+            })
+            .collect(),
     }
 }
 

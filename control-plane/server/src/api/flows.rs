@@ -2,10 +2,11 @@
 
 use super::convert;
 use crate::auth::new_id;
-use crate::schema::{ConfigSchema, parse_config};
-use crate::store::{NewBinding, StoredVersion};
+use crate::rules::{check_binding, check_trigger};
+use crate::schema::parse_config;
+use crate::store::NewBinding;
 use crate::{ControlPlane, Error};
-use actions_proto::catalog::{Flow, Trigger};
+use actions_proto::catalog::Flow;
 use actions_proto::controlplane::v1::{self as pb, flows_server::Flows};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -20,42 +21,6 @@ impl FlowsApi {
     pub fn new(cp: Arc<ControlPlane>) -> Self {
         Self { cp }
     }
-}
-
-/// Checks that `version` can run at `trigger` with `config`; returns the
-/// config as it will be stored.
-pub(super) fn check_binding(
-    version: &StoredVersion,
-    trigger: &str,
-    config: &str,
-) -> Result<String, Error> {
-    let triggers = version.trigger_names();
-    if !triggers.iter().any(|t| t == trigger) {
-        return Err(Error::FailedPrecondition(format!(
-            "action {:?} version {} is not compatible with trigger {trigger}; it supports: {}",
-            version.slug,
-            version.version,
-            triggers.join(", ")
-        )));
-    }
-    let value = parse_config(config)?;
-    let problems = ConfigSchema::parse(&version.config_schema)?
-        .1
-        .problems(&value);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(format!(
-            "config_json does not match the config schema of {}@{}: {}",
-            version.slug,
-            version.version,
-            problems.join("; ")
-        )));
-    }
-    Ok(value.to_string())
-}
-
-fn parse_trigger(name: &str) -> Result<Trigger, Error> {
-    name.parse()
-        .map_err(|e| Error::Invalid(format!("trigger: {e}")))
 }
 
 fn major(value: Option<u64>) -> Result<Option<i64>, Error> {
@@ -100,7 +65,7 @@ impl Flows for FlowsApi {
     ) -> Result<Response<pb::SlotBinding>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        let trigger = parse_trigger(&r.trigger)?;
+        let trigger = check_trigger("trigger", &r.trigger)?;
         let id = new_id("bnd")?;
         let config = parse_config(&r.config_json)?.to_string();
         let new = NewBinding {

@@ -6,14 +6,14 @@ mod convert;
 mod flows;
 mod runner_sync;
 mod tenants;
-mod tests;
+mod test_runs;
 
 pub use actions::ActionsApi;
 pub use audit::AuditApi;
 pub use flows::FlowsApi;
 pub use runner_sync::RunnerSyncApi;
 pub use tenants::{OPERATOR, TenantsApi};
-pub use tests::TestsApi;
+pub use test_runs::TestRunsApi;
 
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{
@@ -27,6 +27,11 @@ use std::sync::Arc;
 const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// The largest answer (a module to a runner, a version's source).
 const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// What open streams (WatchFlows, Tail) end with when the control plane stops.
+fn shutting_down() -> tonic::Status {
+    tonic::Status::unavailable("the control plane is shutting down; reconnect")
+}
 
 /// Resolves once the server is stopping (never, if it cannot tell).
 async fn until_stopping(stopping: &mut tokio::sync::watch::Receiver<bool>) {
@@ -69,7 +74,7 @@ pub async fn serve(
         .add_service(sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(TestsServer::new(TestsApi::new(Arc::clone(&cp)))))
+        .add_service(sized!(TestsServer::new(TestRunsApi::new(Arc::clone(&cp)))))
         .add_service(sized!(AuditServer::new(AuditApi::new(
             Arc::clone(&cp),
             stopped.clone()

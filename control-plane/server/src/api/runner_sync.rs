@@ -7,7 +7,6 @@ use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{
     self as pb, flows_update::Update, runner_sync_server::RunnerSync,
 };
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_stream::StreamExt;
@@ -34,38 +33,18 @@ const MAX_RECORDS_PER_COMMIT: usize = 256;
 
 /// A tenant's flows as runners run them.
 async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Error> {
-    let mut slots: BTreeMap<String, Vec<actions_proto::runner::v1::Binding>> = BTreeMap::new();
-    for binding in store.bindings(tenant).await? {
-        if binding.module_sha256.is_empty() {
-            continue;
-        }
-        slots
-            .entry(binding.trigger_name.clone())
-            .or_default()
-            .push(convert::runner_binding(&binding));
-    }
-    Ok(pb::TenantFlows {
-        tenant: tenant.to_owned(),
-        slots: slots
-            .into_iter()
-            .map(|(trigger, bindings)| pb::Slot { trigger, bindings })
-            .collect(),
-    })
+    let bindings = store.bindings(tenant).await?;
+    Ok(convert::runner_flows(tenant.to_owned(), &bindings))
 }
 
-/// Every tenant's flows at one revision: read between two reads of the
-/// revision that agree, so that no change landed half-way.
+/// Every tenant's flows at one revision (one query, consistent by itself).
 async fn snapshot(store: &Store) -> Result<(u64, pb::FlowSnapshot), Error> {
-    loop {
-        let before = store.current_revision().await?;
-        let mut tenants = Vec::new();
-        for tenant in store.tenant_ids().await? {
-            tenants.push(tenant_flows(store, &tenant).await?);
-        }
-        if store.current_revision().await? == before {
-            return Ok((before, pb::FlowSnapshot { tenants }));
-        }
-    }
+    let (revision, tenants) = store.flows_snapshot().await?;
+    let tenants = tenants
+        .into_iter()
+        .map(|(tenant, bindings)| convert::runner_flows(tenant, &bindings))
+        .collect();
+    Ok((revision, pb::FlowSnapshot { tenants }))
 }
 
 #[tonic::async_trait]
@@ -133,7 +112,7 @@ impl RunnerSync for RunnerSyncApi {
                     _ = tokio::time::sleep(WATCH_POLL) => {}
                     _ = sender.closed() => return,
                     () = super::until_stopping(&mut stopping) => {
-                        let _ = sender.send(Err(super::audit::shutting_down())).await;
+                        let _ = sender.send(Err(super::shutting_down())).await;
                         return;
                     }
                 }
@@ -205,7 +184,8 @@ impl RunnerSync for RunnerSyncApi {
                     received.iter().zip(flows.iter().copied()).collect();
                 if let Err(error) = store.store_runs(&pairs).await {
                     // Not acknowledged: the runner keeps them and sends them again.
-                    tracing::error!(%error, records = pairs.len(), "could not store run records");
+                    // The detail is logged with the answer's reference.
+                    tracing::warn!(records = pairs.len(), "run records not stored");
                     let _ = sender.send(Err(error.into())).await;
                     return;
                 }

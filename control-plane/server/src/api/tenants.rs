@@ -1,8 +1,8 @@
 //! `Tenants`: the operator's service.
 
-use super::actions::check_slug;
 use super::convert;
 use crate::auth::{new_id, new_secret, secret_sha256};
+use crate::rules::check_slug;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tenants_server::Tenants};
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use super::sql;
 use super::{Store, now_ms};
 use crate::Error;
 use semver::Version;
+use sqlx::{Any, Executor};
 
 /// An Action as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -53,6 +54,71 @@ impl StoredVersion {
     pub fn trigger_names(&self) -> Vec<String> {
         serde_json::from_str(&self.triggers).unwrap_or_default()
     }
+}
+
+/// An Action with what a listing shows of it: its latest version, the live
+/// version of each major and how many bindings follow it.
+#[derive(Debug, Clone)]
+pub struct ActionSummary {
+    /// The Action.
+    pub action: StoredAction,
+    /// Its latest version ('' if none).
+    pub latest_version: String,
+    /// The triggers of that version.
+    pub latest_triggers: Vec<String>,
+    /// The live version of each major, highest major first.
+    pub live_versions: Vec<String>,
+    /// Bindings that follow it (any major).
+    pub bindings: u32,
+}
+
+/// One row per Action and live version (or one row with none): the Actions
+/// of tenant `$1` chosen by `{filter}` (on `slug`, with `$2` and `$3`), each
+/// with its latest version (the first by number, with a window function)
+/// and its binding count. One statement whatever the number of Actions.
+fn summaries(filter: &str) -> String {
+    format!(
+        "WITH page AS (SELECT tenant_id, slug, name, created_at_ms FROM actions \
+             WHERE tenant_id = $1 AND {filter}), \
+         ranked AS (SELECT v.slug, v.version, v.triggers, ROW_NUMBER() OVER \
+             (PARTITION BY v.slug ORDER BY {NEWEST_FIRST}) AS n \
+             FROM versions v JOIN page p ON p.tenant_id = v.tenant_id AND p.slug = v.slug) \
+         SELECT p.slug, p.name, p.created_at_ms, \
+             COALESCE(r.version, '') AS latest_version, COALESCE(r.triggers, '[]') AS triggers, \
+             (SELECT COUNT(*) FROM bindings b \
+                 WHERE b.tenant_id = p.tenant_id AND b.action_slug = p.slug) AS bindings, \
+             l.version AS live_version \
+         FROM page p \
+         LEFT JOIN ranked r ON r.slug = p.slug AND r.n = 1 \
+         LEFT JOIN live_versions l ON l.tenant_id = p.tenant_id AND l.slug = p.slug \
+         ORDER BY p.slug, l.major DESC"
+    )
+}
+
+type SummaryRow = (String, String, i64, String, String, i64, Option<String>);
+
+/// Folds [`summaries`] rows (in its order) into one summary per Action.
+fn fold_summaries(rows: Vec<SummaryRow>) -> Vec<ActionSummary> {
+    let mut found: Vec<ActionSummary> = Vec::new();
+    for (slug, name, created_at_ms, latest_version, triggers, bindings, live) in rows {
+        if found.last().is_none_or(|last| last.action.slug != slug) {
+            found.push(ActionSummary {
+                action: StoredAction {
+                    slug,
+                    name,
+                    created_at_ms,
+                },
+                latest_version,
+                latest_triggers: serde_json::from_str(&triggers).unwrap_or_default(),
+                live_versions: Vec::new(),
+                bindings: u32::try_from(bindings).unwrap_or(u32::MAX),
+            });
+        }
+        if let (Some(live), Some(summary)) = (live, found.last_mut()) {
+            summary.live_versions.push(live);
+        }
+    }
+    found
 }
 
 /// A compiled version about to be stored; its number is settled in the
@@ -102,14 +168,14 @@ impl Store {
         new: NewVersion,
         actor: &str,
     ) -> Result<(StoredAction, StoredVersion, bool), Error> {
-        let (mut tx, _guard) = self.write().await?;
+        let mut tx = self.write().await?;
         let now = now_ms();
         let existing: Option<StoredAction> = sqlx::query_as(
             "SELECT slug, name, created_at_ms FROM actions WHERE tenant_id = $1 AND slug = $2",
         )
         .bind(tenant)
         .bind(&new.slug)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.tx())
         .await?;
         let (action, created) = match (existing, create) {
             (Some(_), Some(_)) => {
@@ -128,10 +194,10 @@ impl Store {
                 .bind(&new.slug)
                 .bind(name)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(tx.tx())
                 .await?;
                 append(
-                    &mut tx,
+                    tx.tx(),
                     AuditEntry {
                         tenant,
                         kind: "action.created",
@@ -155,7 +221,7 @@ impl Store {
         )))
         .bind(tenant)
         .bind(&new.slug)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.tx())
         .await?;
         let latest = latest
             .map(|(_, _, _, text)| Version::parse(&text))
@@ -170,7 +236,7 @@ impl Store {
         .bind(&new.plugin_id)
         .bind(new.wasm)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(tx.tx())
         .await?;
         sqlx::query(
             "INSERT INTO versions (tenant_id, slug, version, major, minor, patch, triggers, \
@@ -190,10 +256,10 @@ impl Store {
         .bind(&new.module_sha256)
         .bind(now)
         .bind(actor)
-        .execute(&mut *tx)
+        .execute(tx.tx())
         .await?;
         append(
-            &mut tx,
+            tx.tx(),
             AuditEntry {
                 tenant,
                 kind: "action.version_saved",
@@ -226,22 +292,35 @@ impl Store {
         .await?)
     }
 
-    /// A tenant's Actions by slug, after `after_slug`.
-    pub async fn actions(
+    /// A tenant's Actions by slug, after `after_slug`, summarised: one query.
+    pub async fn action_summaries(
         &self,
         tenant: &str,
         after_slug: &str,
         limit: u32,
-    ) -> Result<Vec<StoredAction>, Error> {
-        Ok(sqlx::query_as(
-            "SELECT slug, name, created_at_ms FROM actions WHERE tenant_id = $1 AND slug > $2 \
-             ORDER BY slug LIMIT $3",
-        )
-        .bind(tenant)
-        .bind(after_slug)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?)
+    ) -> Result<Vec<ActionSummary>, Error> {
+        let rows: Vec<SummaryRow> =
+            sqlx::query_as(sql(summaries("slug > $2 ORDER BY slug LIMIT $3")))
+                .bind(tenant)
+                .bind(after_slug)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?;
+        Ok(fold_summaries(rows))
+    }
+
+    /// One Action, summarised: one query.
+    pub async fn action_summary(
+        &self,
+        tenant: &str,
+        slug: &str,
+    ) -> Result<Option<ActionSummary>, Error> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(sql(summaries("slug = $2")))
+            .bind(tenant)
+            .bind(slug)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(fold_summaries(rows).pop())
     }
 
     /// One version.
@@ -251,8 +330,7 @@ impl Store {
         slug: &str,
         version: &str,
     ) -> Result<Option<StoredVersion>, Error> {
-        let mut connection = self.pool().acquire().await?;
-        version_in(&mut connection, tenant, slug, version).await
+        version_in(self.pool(), tenant, slug, version).await
     }
 
     /// An Action's versions, newest first, skipping the first `offset`.
@@ -271,23 +349,6 @@ impl Store {
         .bind(slug)
         .bind(i64::from(limit))
         .bind(i64::from(offset))
-        .fetch_all(self.pool())
-        .await?)
-    }
-
-    /// The live versions of an Action, highest major first.
-    pub async fn live_versions(
-        &self,
-        tenant: &str,
-        slug: &str,
-    ) -> Result<Vec<StoredVersion>, Error> {
-        Ok(sqlx::query_as(sql(format!(
-            "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} \
-             WHERE v.tenant_id = $1 AND v.slug = $2 AND l.version IS NOT NULL \
-             ORDER BY {NEWEST_FIRST}"
-        )))
-        .bind(tenant)
-        .bind(slug)
         .fetch_all(self.pool())
         .await?)
     }
@@ -376,12 +437,12 @@ impl Store {
 
     /// Deletes an Action and its versions; refused while it is bound.
     pub async fn delete_action(&self, tenant: &str, slug: &str, actor: &str) -> Result<u32, Error> {
-        let (mut tx, _guard) = self.write().await?;
+        let mut tx = self.write().await?;
         let found: Option<String> =
             sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
                 .bind(tenant)
                 .bind(slug)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(tx.tx())
                 .await?;
         if found.is_none() {
             return Err(Error::NotFound(format!("action {slug:?}")));
@@ -391,7 +452,7 @@ impl Store {
         )
         .bind(tenant)
         .bind(slug)
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.tx())
         .await?;
         if !bound.is_empty() {
             let list: Vec<String> = bound.iter().map(|(id, t)| format!("{id} ({t})")).collect();
@@ -403,21 +464,21 @@ impl Store {
         sqlx::query("DELETE FROM live_versions WHERE tenant_id = $1 AND slug = $2")
             .bind(tenant)
             .bind(slug)
-            .execute(&mut *tx)
+            .execute(tx.tx())
             .await?;
         let deleted = sqlx::query("DELETE FROM versions WHERE tenant_id = $1 AND slug = $2")
             .bind(tenant)
             .bind(slug)
-            .execute(&mut *tx)
+            .execute(tx.tx())
             .await?
             .rows_affected();
         sqlx::query("DELETE FROM actions WHERE tenant_id = $1 AND slug = $2")
             .bind(tenant)
             .bind(slug)
-            .execute(&mut *tx)
+            .execute(tx.tx())
             .await?;
         append(
-            &mut tx,
+            tx.tx(),
             AuditEntry {
                 tenant,
                 kind: "action.deleted",
@@ -444,8 +505,8 @@ impl Store {
 }
 
 /// One version, in the caller's connection or transaction.
-async fn version_in(
-    connection: &mut sqlx::AnyConnection,
+async fn version_in<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     slug: &str,
     version: &str,
@@ -457,7 +518,7 @@ async fn version_in(
     .bind(tenant)
     .bind(slug)
     .bind(version)
-    .fetch_optional(connection)
+    .fetch_optional(db)
     .await?)
 }
 

@@ -39,8 +39,8 @@ pub struct StoredAuditEvent {
 }
 
 /// Appends `entry` in the caller's transaction.
-pub(crate) async fn append(
-    connection: &mut sqlx::AnyConnection,
+pub(crate) async fn append<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     entry: AuditEntry<'_>,
 ) -> Result<(), Error> {
     sqlx::query(
@@ -53,7 +53,7 @@ pub(crate) async fn append(
     .bind(entry.subject)
     .bind(entry.details.to_string())
     .bind(now_ms())
-    .execute(connection)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use super::audit::{AuditEntry, append};
 use super::sql;
 use super::{Store, now_ms};
 use crate::Error;
+use sqlx::{Any, Executor};
 
 /// A binding, with the live version of its major resolved.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,60 +36,69 @@ pub struct StoredBinding {
     pub module_sha256: String,
 }
 
-const RESOLVED: &str = "SELECT b.id, b.trigger_name, b.position, b.action_slug, b.major, \
+/// A binding's columns, with the live version of its major resolved by
+/// [`RESOLVED_JOINS`].
+const RESOLVED_COLUMNS: &str = "b.id, b.trigger_name, b.position, b.action_slug, b.major, \
      b.config, b.fail_open, b.created_at_ms, b.updated_at_ms, \
-     COALESCE(l.version, '') AS version, COALESCE(v.module_sha256, '') AS module_sha256 \
-     FROM bindings b \
-     LEFT JOIN live_versions l ON l.tenant_id = b.tenant_id AND l.slug = b.action_slug \
-         AND l.major = b.major \
+     COALESCE(l.version, '') AS version, COALESCE(v.module_sha256, '') AS module_sha256";
+
+/// From bindings `b` to the live version `l` of each one's major and that version `v`.
+const RESOLVED_JOINS: &str = "LEFT JOIN live_versions l ON l.tenant_id = b.tenant_id \
+         AND l.slug = b.action_slug AND l.major = b.major \
      LEFT JOIN versions v ON v.tenant_id = l.tenant_id AND v.slug = l.slug \
-         AND v.version = l.version \
-     WHERE b.tenant_id = $1";
+         AND v.version = l.version";
+
+/// A tenant's bindings (`$1`), resolved; conditions and an order follow.
+fn resolved(rest: &str) -> String {
+    format!(
+        "SELECT {RESOLVED_COLUMNS} FROM bindings b {RESOLVED_JOINS} WHERE b.tenant_id = $1 {rest}"
+    )
+}
 
 /// A tenant's bindings in slot order, or only those following `(slug, major)`.
-pub(crate) async fn bindings_of(
-    connection: &mut sqlx::AnyConnection,
+pub(crate) async fn bindings_of<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     following: Option<(&str, i64)>,
 ) -> Result<Vec<StoredBinding>, Error> {
     let rows = match following {
         None => {
-            sqlx::query_as(sql(format!(
-                "{RESOLVED} ORDER BY b.trigger_name, b.position"
+            sqlx::query_as(sql(resolved("ORDER BY b.trigger_name, b.position")))
+                .bind(tenant)
+                .fetch_all(db)
+                .await?
+        }
+        Some((slug, major)) => {
+            sqlx::query_as(sql(resolved(
+                "AND b.action_slug = $2 AND b.major = $3 ORDER BY b.trigger_name, b.position",
             )))
             .bind(tenant)
-            .fetch_all(connection)
+            .bind(slug)
+            .bind(major)
+            .fetch_all(db)
             .await?
         }
-        Some((slug, major)) => sqlx::query_as(sql(format!(
-            "{RESOLVED} AND b.action_slug = $2 AND b.major = $3 ORDER BY b.trigger_name, b.position"
-        )))
-        .bind(tenant)
-        .bind(slug)
-        .bind(major)
-        .fetch_all(connection)
-        .await?,
     };
     Ok(rows)
 }
 
-async fn binding_by_id(
-    connection: &mut sqlx::AnyConnection,
+async fn binding_by_id<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     id: &str,
 ) -> Result<StoredBinding, Error> {
-    let found: Option<StoredBinding> = sqlx::query_as(sql(format!("{RESOLVED} AND b.id = $2")))
+    let found: Option<StoredBinding> = sqlx::query_as(sql(resolved("AND b.id = $2")))
         .bind(tenant)
         .bind(id)
-        .fetch_optional(connection)
+        .fetch_optional(db)
         .await?;
     found.ok_or_else(|| Error::NotFound(format!("binding {id:?}")))
 }
 
 /// The live version of `slug`'s `major`, or of its most recently published
 /// major when `major` is `None`.
-async fn live_version(
-    connection: &mut sqlx::AnyConnection,
+async fn live_version<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     slug: &str,
     major: Option<i64>,
@@ -106,7 +116,7 @@ async fn live_version(
                 .bind(tenant)
                 .bind(slug)
                 .bind(major)
-                .fetch_optional(connection)
+                .fetch_optional(db)
                 .await?
         }
         None => {
@@ -115,15 +125,15 @@ async fn live_version(
             )))
             .bind(tenant)
             .bind(slug)
-            .fetch_optional(connection)
+            .fetch_optional(db)
             .await?
         }
     };
     Ok(found)
 }
 
-async fn slot_len(
-    connection: &mut sqlx::AnyConnection,
+async fn slot_len<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     trigger: &str,
 ) -> Result<i64, Error> {
@@ -132,14 +142,14 @@ async fn slot_len(
     )
     .bind(tenant)
     .bind(trigger)
-    .fetch_one(connection)
+    .fetch_one(db)
     .await?)
 }
 
 /// Opens a gap at `position` (shifting the rest down one place) or closes
 /// the one there (shifting up), so that positions stay dense.
-async fn shift_from(
-    connection: &mut sqlx::AnyConnection,
+async fn shift_from<'c>(
+    db: impl Executor<'c, Database = Any>,
     tenant: &str,
     trigger: &str,
     position: i64,
@@ -153,7 +163,7 @@ async fn shift_from(
     .bind(tenant)
     .bind(trigger)
     .bind(position)
-    .execute(connection)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -179,20 +189,43 @@ pub struct NewBinding<'a> {
 impl Store {
     /// Every binding of a tenant, in slot order.
     pub async fn bindings(&self, tenant: &str) -> Result<Vec<StoredBinding>, Error> {
-        let mut connection = self.pool().acquire().await?;
-        bindings_of(&mut connection, tenant, None).await
+        bindings_of(self.pool(), tenant, None).await
     }
 
-    /// How many bindings follow an Action (any major).
-    pub async fn binding_count(&self, tenant: &str, slug: &str) -> Result<usize, Error> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM bindings WHERE tenant_id = $1 AND action_slug = $2",
-        )
-        .bind(tenant)
-        .bind(slug)
-        .fetch_one(self.pool())
+    /// Every tenant's bindings (in slot order), every tenant listed even
+    /// with none, and the flows revision they are at: what a runner that
+    /// starts over is sent. One statement, so one consistent view on either
+    /// database, whatever the number of tenants.
+    pub async fn flows_snapshot(&self) -> Result<(u64, Vec<(String, Vec<StoredBinding>)>), Error> {
+        use sqlx::{FromRow as _, Row as _};
+        let rows = sqlx::query(sql(format!(
+            "SELECT r.revision, t.id AS tenant, {RESOLVED_COLUMNS} \
+             FROM config_revision r \
+             LEFT JOIN tenants t ON 1 = 1 \
+             LEFT JOIN bindings b ON b.tenant_id = t.id \
+             {RESOLVED_JOINS} \
+             WHERE r.id = 1 ORDER BY t.id, b.trigger_name, b.position"
+        )))
+        .fetch_all(self.pool())
         .await?;
-        Ok(count as usize)
+        let mut revision = 0;
+        let mut tenants: Vec<(String, Vec<StoredBinding>)> = Vec::new();
+        for row in &rows {
+            revision = row.try_get::<i64, _>("revision")? as u64;
+            let Some(tenant) = row.try_get::<Option<String>, _>("tenant")? else {
+                continue;
+            };
+            if tenants.last().is_none_or(|(last, _)| *last != tenant) {
+                tenants.push((tenant, Vec::new()));
+            }
+            if row.try_get::<Option<String>, _>("id")?.is_some() {
+                let binding = StoredBinding::from_row(row)?;
+                if let Some((_, bindings)) = tenants.last_mut() {
+                    bindings.push(binding);
+                }
+            }
+        }
+        Ok((revision, tenants))
     }
 
     /// The live version of an Action's major, as a binding would run it.
@@ -202,8 +235,7 @@ impl Store {
         slug: &str,
         major: Option<i64>,
     ) -> Result<Option<StoredVersion>, Error> {
-        let mut connection = self.pool().acquire().await?;
-        live_version(&mut connection, tenant, slug, major).await
+        live_version(self.pool(), tenant, slug, major).await
     }
 
     /// Attaches an Action to a slot. `check` sees the live version the

@@ -6,6 +6,9 @@
 //!
 //! Every query names the tenant: no function here reads or writes across
 //! tenants except those the runners and the operator use, whose names say so.
+//!
+//! Every statement goes through a [`Counted`] executor, so that tests can
+//! show a call makes a fixed number of queries ([`Store::queries`]).
 
 mod actions;
 mod audit;
@@ -13,18 +16,21 @@ pub mod flows;
 mod runs;
 mod tenants;
 
-pub use actions::{NewVersion, StoredAction, StoredVersion};
+pub use actions::{ActionSummary, NewVersion, StoredAction, StoredVersion};
 pub use audit::{AuditEntry, StoredAuditEvent};
 pub use flows::{NewBinding, StoredBinding};
 pub use runs::RunFilter;
 pub use tenants::{StoredTenant, StoredToken};
 
 use crate::Error;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Database, Either, Execute, Executor, SqlStr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, MutexGuard, watch};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +46,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Every statement this store (and its clones) has sent: see [`Store::queries`].
+    queries: Arc<AtomicU64>,
     /// Writes of this process go one at a time: SQLite allows one writer,
     /// and on PostgreSQL the revision row serialises them anyway.
     write_lock: Arc<Mutex<()>>,
@@ -50,13 +58,85 @@ pub struct Store {
     activity: Arc<watch::Sender<u64>>,
 }
 
+/// A write transaction of this process (one at a time). Its statements go
+/// through [`Write::tx`], which counts them.
+pub(crate) struct Write<'s> {
+    store: &'s Store,
+    tx: sqlx::Transaction<'static, Any>,
+    _guard: MutexGuard<'s, ()>,
+}
+
 /// A transaction that changes something runners run: it holds the next
 /// revision, and committing it wakes every watcher.
 pub struct FlowChange<'s> {
-    store: &'s Store,
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    write: Write<'s>,
     revision: u64,
-    _guard: tokio::sync::MutexGuard<'s, ()>,
+}
+
+/// An executor that adds one to the store's query counter for every
+/// statement sent through it, then hands the statement on. Every statement
+/// of the store goes through one: [`Store::pool`], [`Write::tx`] and
+/// [`FlowChange::tx`] are the only ways to the database.
+#[derive(Debug)]
+pub(crate) struct Counted<'a, E> {
+    inner: E,
+    queries: &'a AtomicU64,
+}
+
+impl<'c, E> Executor<'c> for Counted<'_, E>
+where
+    E: Executor<'c, Database = Any>,
+{
+    type Database = Any;
+
+    // Every provided method of `Executor` (execute, fetch, fetch_all,
+    // fetch_one, ...) sends its statement through exactly one of these two.
+    fn fetch_many<'e, 'q: 'e, Q>(
+        self,
+        query: Q,
+    ) -> BoxStream<
+        'e,
+        Result<Either<<Any as Database>::QueryResult, <Any as Database>::Row>, sqlx::Error>,
+    >
+    where
+        'c: 'e,
+        Q: 'q + Execute<'q, Any>,
+    {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.inner.fetch_many(query)
+    }
+
+    fn fetch_optional<'e, 'q: 'e, Q>(
+        self,
+        query: Q,
+    ) -> BoxFuture<'e, Result<Option<<Any as Database>::Row>, sqlx::Error>>
+    where
+        'c: 'e,
+        Q: 'q + Execute<'q, Any>,
+    {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.inner.fetch_optional(query)
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [<Any as Database>::TypeInfo],
+    ) -> BoxFuture<'e, Result<<Any as Database>::Statement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.inner.prepare_with(sql, parameters)
+    }
+
+    // Part of the trait because sqlx's `macros` feature (the workspace's)
+    // turns on sqlx-core's `offline` feature.
+    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<sqlx::Describe<Any>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.inner.describe(sql)
+    }
 }
 
 impl Store {
@@ -119,6 +199,7 @@ impl Store {
         let store = Self {
             pool,
             backend,
+            queries: Arc::new(AtomicU64::new(0)),
             write_lock: Arc::new(Mutex::new(())),
             revision: Arc::new(watch::channel(0).0),
             activity: Arc::new(watch::channel(0).0),
@@ -133,53 +214,59 @@ impl Store {
         self.backend
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// How many statements this store and its clones have sent to the
+    /// database since it connected (the migrations and the connection set-up
+    /// aside; `BEGIN` and `COMMIT` are not counted). Tests take the
+    /// difference around a call to show that the call makes a fixed number of
+    /// queries however much data there is.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// The pool, for one statement (counted).
+    pub(crate) fn pool(&self) -> Counted<'_, &AnyPool> {
+        Counted {
+            inner: &self.pool,
+            queries: &self.queries,
+        }
     }
 
     /// Starts a write that does not change what runners run (audit of
     /// tenants and tokens, for instance).
-    pub(crate) async fn write(
-        &self,
-    ) -> Result<
-        (
-            sqlx::Transaction<'static, sqlx::Any>,
-            tokio::sync::MutexGuard<'_, ()>,
-        ),
-        Error,
-    > {
+    pub(crate) async fn write(&self) -> Result<Write<'_>, Error> {
         let guard = self.write_lock.lock().await;
         let tx = self.pool.begin().await?;
-        Ok((tx, guard))
+        Ok(Write {
+            store: self,
+            tx,
+            _guard: guard,
+        })
     }
 
     /// Starts a change of `tenant`'s flows: bumps the revision first, which
     /// takes the database's write lock for the transaction.
     pub(crate) async fn change_flows(&self, tenant: &str) -> Result<FlowChange<'_>, Error> {
-        let guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut write = self.write().await?;
         let revision: i64 = sqlx::query_scalar(
             "UPDATE config_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(write.tx())
         .await?;
         sqlx::query("INSERT INTO flow_changes (revision, tenant_id) VALUES ($1, $2)")
             .bind(revision)
             .bind(tenant)
-            .execute(&mut *tx)
+            .execute(write.tx())
             .await?;
         Ok(FlowChange {
-            store: self,
-            tx,
+            write,
             revision: revision as u64,
-            _guard: guard,
         })
     }
 
     /// The revision of the flows as committed.
     pub async fn current_revision(&self) -> Result<u64, Error> {
         let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?;
         Ok(revision as u64)
     }
@@ -217,30 +304,47 @@ impl Store {
              GROUP BY tenant_id ORDER BY MAX(revision)",
         )
         .bind(revision as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|(r, t)| (r as u64, t)).collect())
     }
 }
 
+impl Write<'_> {
+    /// The transaction, for one statement (counted).
+    pub(crate) fn tx(&mut self) -> Counted<'_, &mut AnyConnection> {
+        Counted {
+            inner: &mut *self.tx,
+            queries: &self.store.queries,
+        }
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 impl FlowChange<'_> {
-    /// The transaction, to make the change in.
-    pub(crate) fn tx(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    /// The transaction, to make the change in (one statement, counted).
+    pub(crate) fn tx(&mut self) -> Counted<'_, &mut AnyConnection> {
+        self.write.tx()
     }
 
     /// Commits, then wakes every watcher of this process. On PostgreSQL
     /// the other replicas learn of it through `NOTIFY`.
     pub(crate) async fn commit(mut self) -> Result<u64, Error> {
-        if self.store.backend == Backend::Postgres {
+        let store = self.write.store;
+        if store.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify('actions_flows', $1)")
                 .bind(self.revision.to_string())
-                .execute(&mut *self.tx)
+                .execute(self.write.tx())
                 .await?;
         }
-        self.tx.commit().await?;
-        self.store.revision_seen(self.revision);
-        self.store.activity_seen();
+        self.write.commit().await?;
+        store.revision_seen(self.revision);
+        store.activity_seen();
         Ok(self.revision)
     }
 }

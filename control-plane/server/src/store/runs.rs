@@ -1,7 +1,7 @@
 //! Run records from the runners: stored once per run id (delivery is at
 //! least once), queryable per tenant, flow, trigger, action, outcome and time.
 
-use super::{Store, now_ms};
+use super::{Store, Write, now_ms};
 use crate::Error;
 use actions_proto::controlplane::v1::RunRecord;
 use actions_proto::record::decode_record;
@@ -39,7 +39,7 @@ impl Store {
     /// run ids stored already; returns how many were new. One commit per
     /// batch rather than per record: under load the commit is the cost.
     pub async fn store_runs(&self, records: &[(&RunRecord, &str)]) -> Result<usize, Error> {
-        let (mut tx, _guard) = self.write().await?;
+        let mut tx = self.write().await?;
         let mut new = 0;
         for (record, flow) in records {
             if insert_run(&mut tx, record, flow).await? {
@@ -147,11 +147,7 @@ fn decode_all(rows: Vec<(i64, Vec<u8>)>) -> Result<Vec<(i64, RunRecord)>, Error>
 }
 
 /// Inserts one record unless its run id is stored; whether it was new.
-async fn insert_run(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    record: &RunRecord,
-    flow: &str,
-) -> Result<bool, Error> {
+async fn insert_run(tx: &mut Write<'_>, record: &RunRecord, flow: &str) -> Result<bool, Error> {
     let seq: Option<i64> = sqlx::query_scalar(
         "INSERT INTO runs (run_id, tenant_id, flow, trigger_name, decision, test, \
          started_at_ms, received_at_ms, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -166,7 +162,7 @@ async fn insert_run(
     .bind(record.started_at_ms as i64)
     .bind(now_ms())
     .bind(record.encode_to_vec())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx.tx())
     .await?;
     let Some(seq) = seq else {
         return Ok(false);
@@ -180,7 +176,7 @@ async fn insert_run(
         .bind(&record.tenant)
         .bind(&binding.action_slug)
         .bind(binding.outcome().name())
-        .execute(&mut **tx)
+        .execute(tx.tx())
         .await?;
     }
     Ok(true)

@@ -117,7 +117,7 @@ impl Store {
         if !self.tenant_exists(tenant).await? {
             return Err(Error::NotFound(format!("tenant {tenant:?}")));
         }
-        let (mut tx, _guard) = self.write().await?;
+        let mut tx = self.write().await?;
         let token = StoredToken {
             id: id.to_owned(),
             tenant_id: tenant.to_owned(),
@@ -134,10 +134,10 @@ impl Store {
         .bind(&token.name)
         .bind(secret_sha256)
         .bind(token.created_at_ms)
-        .execute(&mut *tx)
+        .execute(tx.tx())
         .await?;
         append(
-            &mut tx,
+            tx.tx(),
             AuditEntry {
                 tenant,
                 kind: "token.created",
@@ -164,12 +164,12 @@ impl Store {
 
     /// Revokes a token; revoking twice keeps the first time.
     pub async fn revoke_token(&self, id: &str, actor: &str) -> Result<StoredToken, Error> {
-        let (mut tx, _guard) = self.write().await?;
+        let mut tx = self.write().await?;
         let token: Option<StoredToken> = sqlx::query_as(sql(format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.tx())
         .await?;
         let mut token = token.ok_or_else(|| Error::NotFound(format!("token {id:?}")))?;
         if token.revoked_at_ms == 0 {
@@ -177,10 +177,10 @@ impl Store {
             sqlx::query("UPDATE tokens SET revoked_at_ms = $1 WHERE id = $2")
                 .bind(token.revoked_at_ms)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(tx.tx())
                 .await?;
             append(
-                &mut tx,
+                tx.tx(),
                 AuditEntry {
                     tenant: &token.tenant_id,
                     kind: "token.revoked",

@@ -2,6 +2,7 @@
 //! suite on SQLite and on PostgreSQL.
 
 mod harness;
+mod query_counts;
 mod scenarios;
 
 /// Runs `scenario` on SQLite and on PostgreSQL, as two tests.

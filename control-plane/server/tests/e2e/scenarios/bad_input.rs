@@ -197,7 +197,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "config that does not match the schema",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         attach(
             h,
             &token,
@@ -211,7 +211,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "config with an unknown key",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         attach(
             h,
             &token,
@@ -239,7 +239,7 @@ pub async fn bad_input_leaves_the_store_exactly_as_it_was(h: &Harness) {
     );
     case(
         "update with a config that does not match",
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
         flows
             .update_binding(auth(
                 pb::UpdateBindingRequest {

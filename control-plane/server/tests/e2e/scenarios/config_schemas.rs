@@ -61,7 +61,7 @@ pub async fn a_schema_breaking_publish_is_refused(h: &Harness) {
     )
     .await
     .expect_err("a config the schema rejects");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(
         refused.message().contains("/allowed_domains"),
         "{}",
@@ -176,7 +176,7 @@ pub async fn a_schema_breaking_publish_is_refused(h: &Harness) {
     let rejected = update(json!({ "allowed_domains": ["example.com"] }))
         .await
         .expect_err("no mode");
-    assert_eq!(rejected.code(), Code::InvalidArgument);
+    assert_eq!(rejected.code(), Code::FailedPrecondition);
     let moved = update(json!({ "allowed_domains": ["example.com"], "mode": "strict" }))
         .await
         .expect("moved to major 1")

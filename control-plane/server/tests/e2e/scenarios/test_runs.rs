@@ -51,7 +51,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
     for (request, code) in [
         (
             test(json!({ "value": 1 }), POST_LOGIN, login_event("t@t.t")),
-            Code::InvalidArgument,
+            Code::FailedPrecondition,
         ),
         (
             test(json!({ "value": "x" }), POST_LOGIN, "{".into()),

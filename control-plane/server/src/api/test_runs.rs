@@ -1,20 +1,20 @@
-//! `Tests`: test runs on a runner, in the production sandbox, recorded as
-//! test runs and never touching flows.
+//! The `Tests` service ([`TestRunsApi`]): test runs on a runner, in the
+//! production sandbox, recorded as test runs and never touching flows.
 
 use super::convert;
+use crate::rules::{check_binding, check_trigger};
 use crate::{ControlPlane, Error};
-use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
 use std::sync::Arc;
 use tonic::{Code, Request, Response, Status};
 
-/// The `Tests` service.
-pub struct TestsApi {
+/// The `Tests` service: test runs.
+pub struct TestRunsApi {
     cp: Arc<ControlPlane>,
 }
 
-impl TestsApi {
+impl TestRunsApi {
     /// Serves `cp`.
     pub fn new(cp: Arc<ControlPlane>) -> Self {
         Self { cp }
@@ -39,11 +39,10 @@ fn from_runner(status: Status) -> Error {
         Code::InvalidArgument => Error::Invalid(status.message().to_owned()),
         Code::NotFound => Error::NotFound(status.message().to_owned()),
         Code::FailedPrecondition => Error::FailedPrecondition(status.message().to_owned()),
-        _ => Error::Unavailable(format!(
-            "the test runner: {:?}: {}",
-            status.code(),
-            status.message()
-        )),
+        _ => Error::Unavailable {
+            what: "the test runner",
+            detail: format!("{:?}: {}", status.code(), status.message()),
+        },
     }
 }
 
@@ -56,17 +55,14 @@ fn parse_event(text: &str) -> Result<(), Error> {
 }
 
 #[tonic::async_trait]
-impl Tests for TestsApi {
+impl Tests for TestRunsApi {
     async fn test_version(
         &self,
         request: Request<pb::TestVersionRequest>,
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        let trigger: Trigger = r
-            .trigger
-            .parse()
-            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
         let store = &self.cp.store;
         let version = if r.version.is_empty() {
@@ -81,7 +77,7 @@ impl Tests for TestsApi {
         .ok_or_else(|| {
             Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug))
         })?;
-        let config = super::flows::check_binding(&version, trigger.as_str(), &r.config_json)?;
+        let config = check_binding(&version, trigger.as_str(), &r.config_json)?;
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_action(self.authorised(run::ExecuteActionRequest {
@@ -102,10 +98,7 @@ impl Tests for TestsApi {
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
-        let trigger: Trigger = r
-            .trigger
-            .parse()
-            .map_err(|e| Error::Invalid(format!("trigger: {e}")))?;
+        let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
         let bindings = self
             .cp

@@ -1,0 +1,191 @@
+//! The rules of the domain that more than one service applies, each in one
+//! place. The services (`api::*`) call these; none borrows a rule from
+//! another service.
+
+use crate::Error;
+use crate::schema::{ConfigSchema, parse_config};
+use crate::store::{StoredBinding, StoredVersion};
+use actions_proto::catalog::Trigger;
+use actions_proto::manifest::{SLUG_RULE, is_valid_slug};
+use serde_json::Value;
+
+/// A slug (of an Action or a tenant), by the same rule as a manifest's.
+pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
+    if is_valid_slug(slug) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{field} {slug:?} is not a valid slug: {SLUG_RULE}"
+        )))
+    }
+}
+
+/// A trigger slot of the catalog, given in `field`.
+pub fn check_trigger(field: &str, name: &str) -> Result<Trigger, Error> {
+    name.parse()
+        .map_err(|e| Error::Invalid(format!("{field}: {e}")))
+}
+
+/// Why a binding at `trigger` with `config` cannot run `version`, if it
+/// cannot: the version must support the trigger, and the config must
+/// match the version's config schema. Attaching, updating, test runs and
+/// publishing all apply this one rule.
+fn misfit(
+    version: &StoredVersion,
+    schema: &ConfigSchema,
+    trigger: &str,
+    config: &Value,
+) -> Option<String> {
+    let triggers = version.trigger_names();
+    if !triggers.iter().any(|t| t == trigger) {
+        return Some(format!(
+            "version {} does not support trigger {trigger}; it supports: {}",
+            version.version,
+            triggers.join(", ")
+        ));
+    }
+    let problems = schema.problems(config);
+    if !problems.is_empty() {
+        return Some(format!(
+            "the config does not match the config schema of version {}: {}",
+            version.version,
+            problems.join("; ")
+        ));
+    }
+    None
+}
+
+/// The version's config schema (checked when the version was saved).
+fn schema_of(version: &StoredVersion) -> Result<ConfigSchema, Error> {
+    Ok(ConfigSchema::parse(&version.config_schema)?.1)
+}
+
+/// A binding of `version` at `trigger` with `config` (JSON text; empty:
+/// `{}`) fits it; returns the config as it is stored. A config that is not
+/// a JSON object is [`Error::Invalid`]; one that does not fit is
+/// [`Error::Misfit`].
+pub fn check_binding(
+    version: &StoredVersion,
+    trigger: &str,
+    config: &str,
+) -> Result<String, Error> {
+    let value = parse_config(config)?;
+    match misfit(version, &schema_of(version)?, trigger, &value) {
+        Some(why) => Err(Error::Misfit(format!("action {:?}: {why}", version.slug))),
+        None => Ok(value.to_string()),
+    }
+}
+
+/// Every binding that follows `version`'s major fits it, so that it can be
+/// published; else [`Error::Misfit`], naming each binding it would break.
+pub fn check_publish(version: &StoredVersion, following: &[StoredBinding]) -> Result<(), Error> {
+    let schema = schema_of(version)?;
+    let mut broken = Vec::new();
+    for binding in following {
+        let config = parse_config(&binding.config)?;
+        if let Some(why) = misfit(version, &schema, &binding.trigger_name, &config) {
+            broken.push(format!("{} ({}): {why}", binding.id, binding.trigger_name));
+        }
+    }
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Misfit(format!(
+        "publishing {}@{} would break {} binding(s) that follow major {}; \
+         fix their config or publish a new major: {}",
+        version.slug,
+        version.version,
+        broken.len(),
+        version.major,
+        broken.join(" | ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(schema: &str) -> StoredVersion {
+        StoredVersion {
+            slug: "allowlist".into(),
+            version: "1.2.0".into(),
+            major: 1,
+            triggers: r#"["login.post-login"]"#.into(),
+            config_schema: schema.into(),
+            module_sha256: "m".into(),
+            created_at_ms: 0,
+            created_by: "dev".into(),
+            published_at_ms: 0,
+            live: 0,
+            plugin_id: "p".into(),
+            wasm_bytes: 0,
+        }
+    }
+
+    fn binding(trigger: &str, config: &str) -> StoredBinding {
+        StoredBinding {
+            id: "bnd_1".into(),
+            trigger_name: trigger.into(),
+            position: 0,
+            action_slug: "allowlist".into(),
+            major: 1,
+            config: config.into(),
+            fail_open: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            version: "1.1.0".into(),
+            module_sha256: "m".into(),
+        }
+    }
+
+    const NEEDS_MODE: &str = r#"{"type":"object","required":["mode"]}"#;
+
+    #[test]
+    fn attaching_and_publishing_refuse_a_misfit_alike() {
+        let v = version(NEEDS_MODE);
+        let attach = check_binding(&v, "login.post-login", "{}");
+        let publish = check_publish(&v, &[binding("login.post-login", "{}")]);
+        for refused in [attach, publish.map(|()| String::new())] {
+            match refused {
+                Err(Error::Misfit(message)) => assert!(message.contains("mode"), "{message}"),
+                other => panic!("expected a misfit, got {other:?}"),
+            }
+        }
+        let wrong_slot = check_publish(&v, &[binding("registration.pre-create", "{}")]);
+        assert!(matches!(wrong_slot, Err(Error::Misfit(m)) if m.contains("bnd_1")));
+        assert!(matches!(
+            check_binding(&v, "registration.pre-create", r#"{"mode":"x"}"#),
+            Err(Error::Misfit(_))
+        ));
+    }
+
+    #[test]
+    fn a_fitting_binding_passes_and_a_malformed_config_is_invalid() {
+        let v = version(NEEDS_MODE);
+        assert_eq!(
+            check_binding(&v, "login.post-login", r#"{ "mode": "x" }"#).ok(),
+            Some(r#"{"mode":"x"}"#.to_owned())
+        );
+        assert!(check_publish(&v, &[binding("login.post-login", r#"{"mode":"x"}"#)]).is_ok());
+        assert!(matches!(
+            check_binding(&v, "login.post-login", "[1]"),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn slugs_and_triggers() {
+        assert!(check_slug("slug", "a-b-1").is_ok());
+        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(65)] {
+            assert!(
+                matches!(check_slug("slug", bad), Err(Error::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(check_trigger("trigger", "login.post-login").is_ok());
+        assert!(matches!(
+            check_trigger("trigger", "login.nope"),
+            Err(Error::Invalid(m)) if m.starts_with("trigger: ")
+        ));
+    }
+}
