@@ -5,7 +5,7 @@
 
 use crate::common::record_sink::{RecordSink, start_sink, wait_for_records};
 use crate::common::{Runner, claims, event, execute, inline, starter};
-use actions_proto::runner::v1::ExecuteRequest;
+use actions_proto::runner::v1::{ExecuteRequest, Outcome};
 use actions_test_support::free_port;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -15,10 +15,6 @@ use tonic::Code;
 async fn run_records_arrive_after_a_control_plane_outage() {
     let port = free_port();
     let spool = tempfile::tempdir().expect("tempdir");
-    let extra = format!(
-        "control_plane = \"http://127.0.0.1:{port}\"\n[records]\nspool_dir = \"{}\"\n",
-        spool.path().display()
-    );
     let runner = Runner::start_with(
         |m| {
             let noisy = inline(m, "export function execute(e: any, api: any) { console.log('key is', e.secrets.api_key, 'for', e.user.email); }");
@@ -28,7 +24,10 @@ async fn run_records_arrive_after_a_control_plane_outage() {
         },
         &[],
         "",
-        &extra,
+        |settings| {
+            settings.control_plane = Some(format!("http://127.0.0.1:{port}"));
+            settings.records.spool_dir = Some(spool.path().to_owned());
+        },
     )
     .await;
     let mut client = runner.client().await;
@@ -46,12 +45,12 @@ async fn run_records_arrive_after_a_control_plane_outage() {
         );
     }
     // The control plane is down: every record waits in the spool.
-    let spooled = actions_runner::records::spooled_records(spool.path()).expect("spool");
+    let spooled = actions_runner::spool::spooled_records(spool.path()).expect("spool");
     assert_eq!(spooled.len(), 5);
 
     let (sink, stop_sink) = start_sink(port).await;
     let records = wait_for_records(&sink, 5).await;
-    let mut received: Vec<_> = records.iter().map(|r| r.run_id.clone()).collect();
+    let mut received: Vec<_> = records.iter().map(|r| r.run_id().to_owned()).collect();
     received.sort();
     run_ids.sort();
     assert_eq!(received, run_ids);
@@ -60,18 +59,19 @@ async fn run_records_arrive_after_a_control_plane_outage() {
         (
             record.tenant.as_str(),
             record.trigger.as_str(),
-            record.decision.as_str()
+            record.decision().name()
         ),
         ("acme", "login.post-login", "allow")
     );
-    assert_eq!(record.bindings[0].outcome, "allowed");
+    assert_eq!(record.bindings()[0].outcome(), Outcome::Allowed);
     assert_eq!(
-        record.bindings[0].logs[0].message, "key is [redacted] for a@example.com",
+        record.bindings()[0].logs[0].message,
+        "key is [redacted] for a@example.com",
         "secrets are redacted"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        actions_runner::records::spooled_records(spool.path())
+        actions_runner::spool::spooled_records(spool.path())
             .expect("spool")
             .len(),
         0,
@@ -111,7 +111,7 @@ fn tenant_update(
             tenant: "acme".into(),
             slots: vec![cp::Slot {
                 trigger: "login.post-login".into(),
-                bindings: vec![cp::Binding {
+                bindings: vec![actions_proto::runner::v1::Binding {
                     id: "b".into(),
                     action_slug: "custom-claim".into(),
                     action_version: format!("1.0.{revision}"),
@@ -135,8 +135,15 @@ async fn flows_follow_the_control_plane_and_outlive_it() {
     let wasm = std::fs::read(store.path().join(format!("{sha}.wasm"))).expect("module");
     sink.modules.lock().expect("lock").insert(sha.clone(), wasm);
 
-    let extra = format!("control_plane = \"http://127.0.0.1:{port}\"\n");
-    let runner = Runner::start_with(|_| json!({ "tenants": {} }), &[], "", &extra).await;
+    let runner = Runner::start_with(
+        |_| json!({ "tenants": {} }),
+        &[],
+        "",
+        |settings| {
+            settings.control_plane = Some(format!("http://127.0.0.1:{port}"));
+        },
+    )
+    .await;
     let mut client = runner.client().await;
     let status = client
         .execute(ExecuteRequest {

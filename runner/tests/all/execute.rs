@@ -239,7 +239,7 @@ async fn one_tenants_pollution_reaches_neither_its_next_run_nor_another_tenant()
         },
         &[],
         "",
-        "max_concurrent_runs = 1",
+        |settings| settings.max_concurrent_runs = 1,
     )
     .await;
     let mut client = runner.client().await;

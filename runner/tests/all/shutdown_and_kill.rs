@@ -7,6 +7,7 @@ use crate::common::{
     Runner, binding, claims, connect_when_up, event, execute, inline, spawn_runner, starter,
 };
 use actions_proto::runner::v1::ExecuteRequest;
+use actions_runner::settings::RunnerSettings;
 use actions_test_support::{cache_dir, free_port};
 use serde_json::json;
 use std::path::PathBuf;
@@ -24,15 +25,15 @@ fn runner_process_settings() -> (tempfile::TempDir, PathBuf, u16, u16) {
     std::fs::write(&flows_file, json!({ "tenants": { "acme": { "slots": { "login.post-login": [binding("b", "custom-claim", &sha, json!({}), false, json!({}))] } } } }).to_string()).expect("write");
     let (runner_port, control_port) = (free_port(), free_port());
     let settings = dir.path().join("runner.toml");
+    let mut runner_settings = RunnerSettings::new(&modules);
+    runner_settings.listen = format!("127.0.0.1:{runner_port}");
+    runner_settings.flows_file = Some(flows_file);
+    runner_settings.cache_dir = Some(cache_dir!());
+    runner_settings.control_plane = Some(format!("http://127.0.0.1:{control_port}"));
+    runner_settings.records.spool_dir = Some(dir.path().join("spool"));
     std::fs::write(
         &settings,
-        format!(
-            "listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\ncontrol_plane = \"http://127.0.0.1:{control_port}\"\n[records]\nspool_dir = \"{}\"\n",
-            flows_file.display(),
-            modules.display(),
-            cache_dir!().display(),
-            dir.path().join("spool").display()
-        ),
+        runner_settings.to_toml().expect("settings serialise"),
     )
     .expect("write settings");
     (dir, settings, runner_port, control_port)
@@ -110,7 +111,7 @@ async fn a_runner_killed_under_load_loses_no_answered_record() {
             .lock()
             .expect("lock")
             .iter()
-            .map(|r| r.run_id.clone())
+            .map(|r| r.run_id().to_owned())
             .collect();
         let missing = answered.iter().filter(|id| !received.contains(*id)).count();
         if missing == 0 {
@@ -166,7 +167,7 @@ async fn a_runner_killed_and_restarted_loses_no_record() {
         .run_id,
     );
     let records = wait_for_records(&sink, 4).await;
-    let mut received: Vec<_> = records.iter().map(|r| r.run_id.clone()).collect();
+    let mut received: Vec<_> = records.iter().map(|r| r.run_id().to_owned()).collect();
     received.sort();
     run_ids.sort();
     assert_eq!(

@@ -11,8 +11,9 @@ use actions_proto::controlplane::v1::{
 use actions_proto::runner::v1::{
     ExecuteRequest, ExecuteResponse, execution_client::ExecutionClient,
 };
-use actions_runner::service::{RunnerSettings, RunnerState};
-use actions_test_support::{LoopbackHttp, auth, cache_dir};
+use actions_runner::settings::RunnerSettings;
+use actions_runner::state::RunnerState;
+pub use actions_test_support::{LoopbackHttp, auth, cache_dir};
 use sqlx::Connection as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -161,18 +162,15 @@ impl Harness {
         .expect("control plane");
         let modules = data.path().join("modules");
         std::fs::create_dir_all(&modules).expect("modules dir");
-        let settings: RunnerSettings = toml::from_str(&format!(
-            "listen = {listen:?}\ntoken = {RUNNER_TOKEN:?}\ncontrol_plane = {cp:?}\n\
-             sync_token = {SYNC_TOKEN:?}\nmodules_dir = {modules:?}\ncache_dir = {cache:?}\n\
-             runner_id = \"test-runner\"\n[records]\nspool_dir = {spool:?}\n\
-             [fetch]\nallow_cidrs = [\"127.0.0.1/32\"]\n",
-            listen = runner_address.to_string(),
-            cp = format!("http://{cp_address}"),
-            modules = modules.display().to_string(),
-            cache = cache_dir!().display().to_string(),
-            spool = data.path().join("spool").display().to_string(),
-        ))
-        .expect("runner settings");
+        let mut settings = RunnerSettings::new(modules);
+        settings.listen = runner_address.to_string();
+        settings.token = RUNNER_TOKEN.into();
+        settings.control_plane = Some(format!("http://{cp_address}"));
+        settings.sync_token = SYNC_TOKEN.into();
+        settings.cache_dir = Some(cache_dir!());
+        settings.runner_id = "test-runner".into();
+        settings.records.spool_dir = Some(data.path().join("spool"));
+        settings.fetch.allow_cidrs = vec!["127.0.0.1/32".into()];
         let runner = tokio::task::spawn_blocking(move || RunnerState::new(settings))
             .await
             .expect("join")
@@ -192,7 +190,7 @@ impl Harness {
                 .expect("control plane serves");
         });
         let runner_task = tokio::spawn(async move {
-            actions_runner::service::serve(runner, runner_listener, until(runner_stopped))
+            actions_runner::execution::serve(runner, runner_listener, until(runner_stopped))
                 .await
                 .expect("runner serves");
         });

@@ -8,11 +8,12 @@
 //! so each makes its own database (a SQLite file, or a PostgreSQL database
 //! of its own, dropped after it) and calls the services in-process.
 
-use crate::harness::{Db, auth, cache_dir};
+use crate::harness::Db;
 use actions_control_plane::auth::{Secrets, secret_sha256};
 use actions_control_plane::store::{NewBinding, NewVersion, Store};
 use actions_control_plane::{ControlPlane, api::ActionsApi};
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
+use actions_test_support::{auth, cache_dir};
 use sha2::{Digest as _, Sha256};
 use sqlx::Connection as _;
 use std::sync::Arc;
@@ -260,7 +261,7 @@ pub async fn listing_actions_takes_one_query_however_many_there_are(store: &Stor
         .create_token("tok_1", "acme", "dev", &secret_sha256(secret), "test")
         .await
         .expect("token");
-    let cp = ControlPlane::new(store.clone(), Secrets::default(), Some(cache_dir()), None)
+    let cp = ControlPlane::new(store.clone(), Secrets::default(), Some(cache_dir!()), None)
         .await
         .expect("control plane");
     let api = ActionsApi::new(Arc::new(cp));

@@ -9,7 +9,9 @@ use actions_compiler::{Compiler, SourcePackage};
 use actions_proto::runner::v1::{
     ExecuteRequest, ExecuteResponse, execution_client::ExecutionClient,
 };
-use actions_runner::service::{RunnerSettings, RunnerState, serve};
+use actions_runner::execution::serve;
+use actions_runner::settings::RunnerSettings;
+use actions_runner::state::RunnerState;
 use actions_test_support::{LoopbackHttp, cache_dir, examples};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -64,43 +66,29 @@ impl Runner {
         allow_cidrs: &[&str],
         token: &str,
     ) -> Runner {
-        Self::start_with(flows, allow_cidrs, token, "").await
+        Self::start_with(flows, allow_cidrs, token, |_| {}).await
     }
 
-    /// `extra` goes into the settings file before `[fetch]`.
+    /// `adjust` changes the settings after the test's defaults are set.
     pub async fn start_with(
         flows: impl FnOnce(&Path) -> Value,
         allow_cidrs: &[&str],
         token: &str,
-        extra: &str,
+        adjust: impl FnOnce(&mut RunnerSettings),
     ) -> Runner {
         let dir = tempfile::tempdir().expect("tempdir");
         let modules = dir.path().join("modules");
         std::fs::create_dir_all(&modules).expect("mkdir");
         let flows_file = dir.path().join("flows.json");
         std::fs::write(&flows_file, flows(&modules).to_string()).expect("write flows");
-        let concurrency = if extra.contains("max_concurrent_runs") {
-            ""
-        } else {
-            "max_concurrent_runs = 32"
-        };
-        let settings: RunnerSettings = toml::from_str(&format!(
-            r#"
-            token = "{token}"
-            flows_file = "{}"
-            modules_dir = "{}"
-            cache_dir = "{}"
-            {concurrency}
-            execute_budget_ms = 5000
-            {extra}
-            [fetch]
-            allow_cidrs = {allow_cidrs:?}
-            "#,
-            flows_file.display(),
-            modules.display(),
-            cache_dir!().display(),
-        ))
-        .expect("settings parse");
+        let mut settings = RunnerSettings::new(&modules);
+        settings.token = token.into();
+        settings.flows_file = Some(flows_file.clone());
+        settings.cache_dir = Some(cache_dir!());
+        settings.max_concurrent_runs = 32;
+        settings.execute_budget_ms = 5000;
+        settings.fetch.allow_cidrs = allow_cidrs.iter().map(|c| (*c).to_owned()).collect();
+        adjust(&mut settings);
         let state = tokio::task::spawn_blocking(move || RunnerState::new(settings))
             .await
             .expect("join")

@@ -64,11 +64,11 @@ impl actions_proto::controlplane::v1::runner_sync_server::RunnerSync for RecordS
         let mut acks = Vec::new();
         while let Some(record) = incoming.message().await? {
             let mut records = self.records.lock().expect("lock");
-            if !records.iter().any(|r| r.run_id == record.run_id) {
+            if !records.iter().any(|r| r.run_id() == record.run_id()) {
                 records.push(record.clone());
             }
             acks.push(Ok(actions_proto::controlplane::v1::RunRecordAck {
-                run_id: record.run_id,
+                run_id: record.run_id().to_owned(),
             }));
         }
         Ok(tonic::Response::new(tokio_stream::iter(acks)))

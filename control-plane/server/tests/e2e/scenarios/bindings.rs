@@ -96,6 +96,7 @@ pub async fn bindings_move_change_and_detach(h: &Harness) {
                 config_json: Some(json!({ "note": "changed" }).to_string()),
                 fail_open: Some(true),
                 major: None,
+                limits: None,
             },
             &token,
         ))

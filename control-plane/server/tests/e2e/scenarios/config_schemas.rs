@@ -167,6 +167,7 @@ pub async fn a_schema_breaking_publish_is_refused(h: &Harness) {
                         config_json: Some(config.to_string()),
                         fail_open: None,
                         major: Some(1),
+                        limits: None,
                     },
                     &token,
                 ))

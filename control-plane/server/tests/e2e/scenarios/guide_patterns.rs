@@ -7,7 +7,7 @@ use super::{
 };
 use crate::harness::Harness;
 use actions_proto::controlplane::v1 as pb;
-use actions_proto::runner::v1::Decision;
+use actions_proto::runner::v1::{Decision, Outcome};
 use actions_test_support::auth;
 use serde_json::{Value, json};
 
@@ -115,7 +115,7 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
         &token,
         pb::ListRunsRequest {
             action_slug: "block-by-email-domain".into(),
-            decision: "deny".into(),
+            decision: Decision::Deny as i32,
             ..Default::default()
         },
         |r| !r.is_empty(),
@@ -124,9 +124,16 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
     assert!(
         denies
             .iter()
-            .all(|r| r.decision == "deny" && r.tenant == "acme")
+            .all(|r| r.decision() == Decision::Deny && r.tenant == "acme")
     );
-    assert!(denies[0].deny_reason.contains("example.com"));
+    assert!(
+        denies[0]
+            .response
+            .as_ref()
+            .expect("response")
+            .deny_reason
+            .contains("example.com")
+    );
     let logged = runs_when(
         h,
         &token,
@@ -136,7 +143,7 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
         },
         |r| {
             r.iter().any(|run| {
-                run.bindings
+                run.bindings()
                     .iter()
                     .flat_map(|b| &b.logs)
                     .any(|l| l.message == "login by ada@example.com")
@@ -160,7 +167,7 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
     let window = |since_ms, until_ms| pb::ListRunsRequest {
         since_ms,
         until_ms,
-        decision: "deny".into(),
+        decision: Decision::Deny as i32,
         ..Default::default()
     };
     assert_eq!(runs(h, &token, window(started, started + 1)).await.len(), 1);
@@ -177,8 +184,10 @@ pub async fn the_product_guides_patterns_end_to_end(h: &Harness) {
         .await
         .expect("get the run")
         .into_inner();
-    assert_eq!(run.bindings[0].action_slug, "block-by-email-domain");
-    assert_eq!(run.bindings[0].outcome, "denied");
+    assert_eq!(run.bindings()[0].action_slug, "block-by-email-domain");
+    assert_eq!(run.bindings()[0].outcome(), Outcome::Denied);
+    // One shape: the record holds exactly what the caller was answered.
+    assert_eq!(run.response.as_ref(), Some(&denied));
 
     let published = audit_events(h, &token, "flow.action_published").await;
     let subjects: Vec<&str> = published.iter().map(|e| e.subject.as_str()).collect();

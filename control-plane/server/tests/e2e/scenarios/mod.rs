@@ -132,6 +132,7 @@ async fn attach(
                 position: None,
                 config_json: config.to_string(),
                 fail_open,
+                limits: None,
             },
             token,
         ))

@@ -162,7 +162,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
         &token,
         pb::ListRunsRequest {
             include_tests: true,
-            outcome: "out_of_fuel".into(),
+            outcome: Outcome::OutOfFuel as i32,
             ..Default::default()
         },
     )
@@ -172,7 +172,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
         &token,
         pb::ListRunsRequest {
             include_tests: true,
-            outcome: "deadline_exceeded".into(),
+            outcome: Outcome::DeadlineExceeded as i32,
             ..Default::default()
         },
     )
