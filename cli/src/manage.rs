@@ -9,6 +9,7 @@ use actions_proto::controlplane::v1::{
     flows_client::FlowsClient, tail_event::Event,
 };
 use actions_proto::manifest::{MANIFEST_FILE, Manifest};
+use actions_proto::runner::v1::Limits;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
@@ -317,7 +318,90 @@ pub(crate) struct AttachArgs {
     #[arg(long)]
     fail_closed: bool,
     #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
     remote: Remote,
+}
+
+/// A binding's limits, named as `action test` names them; a limit not
+/// given runs with the runner's default. The control plane refuses any
+/// above the operator's ceilings.
+#[derive(Args, Debug, Default)]
+pub(crate) struct LimitArgs {
+    /// Fuel per run (deterministic CPU budget).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    fuel: Option<u64>,
+    /// Wall-clock deadline per run in milliseconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    deadline_ms: Option<u64>,
+    /// Linear memory limit in MiB.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    memory_mib: Option<u64>,
+    /// Console output limit in bytes.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    log_bytes: Option<u64>,
+    /// Calls to api.fetch per run.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    fetch_calls: Option<u32>,
+    /// Token claims and metadata patches together, in bytes.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    effect_bytes: Option<u64>,
+    /// Request body of one api.fetch, in bytes.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_request_bytes: Option<u64>,
+    /// Response body of one api.fetch, in bytes.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_response_bytes: Option<u64>,
+    /// Timeout of one api.fetch in milliseconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_timeout_ms: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The limits to send: `None` when no flag is given (the defaults);
+    /// otherwise the given ones, 0 (the default) for the rest.
+    fn wire(&self) -> Option<Limits> {
+        let limits = Limits {
+            fuel: self.fuel.unwrap_or(0),
+            deadline_ms: self.deadline_ms.unwrap_or(0),
+            memory_bytes: self
+                .memory_mib
+                .map_or(0, |mib| mib.saturating_mul(1024 * 1024)),
+            log_bytes: self.log_bytes.unwrap_or(0),
+            fetch_calls: self.fetch_calls.unwrap_or(0),
+            effect_bytes: self.effect_bytes.unwrap_or(0),
+            fetch_request_bytes: self.fetch_request_bytes.unwrap_or(0),
+            fetch_response_bytes: self.fetch_response_bytes.unwrap_or(0),
+            fetch_timeout_ms: self.fetch_timeout_ms.unwrap_or(0),
+        };
+        (!limits.is_default()).then_some(limits)
+    }
+}
+
+/// The limits a binding sets (`null`: the runner's defaults), by their proto names.
+fn limits_json(limits: Option<&Limits>) -> Value {
+    match limits.filter(|l| !l.is_default()) {
+        None => Value::Null,
+        Some(limits) => limits
+            .fields()
+            .into_iter()
+            .filter(|(_, value)| *value != 0)
+            .map(|(field, value)| (field.to_owned(), Value::from(value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    }
+}
+
+/// The limits a binding sets, as text (`None`: the runner's defaults).
+fn limits_text(limits: Option<&Limits>) -> Option<String> {
+    let limits = limits.filter(|l| !l.is_default())?;
+    let set: Vec<String> = limits
+        .fields()
+        .into_iter()
+        .filter(|(_, value)| *value != 0)
+        .map(|(field, value)| format!("{field}={value}"))
+        .collect();
+    Some(set.join(" "))
 }
 
 pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
@@ -344,7 +428,7 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
                 position: args.position,
                 config_json,
                 fail_open: args.fail_open,
-                limits: None,
+                limits: args.limits.wire(),
             })?)
             .await
             .map(tonic::Response::into_inner)
@@ -362,6 +446,9 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
             binding.id,
             args.flow
         );
+        if let Some(limits) = limits_text(binding.limits.as_ref()) {
+            println!("limits: {limits} (the rest: the runner's defaults)");
+        }
     }
     Ok(Status::Ok)
 }
@@ -372,6 +459,7 @@ fn binding_json(b: &pb::SlotBinding) -> Value {
         "major": b.major, "version": b.version,
         "config": serde_json::from_str::<Value>(&b.config_json).unwrap_or(Value::Null),
         "fail_open": b.fail_open,
+        "limits": limits_json(b.limits.as_ref()),
     })
 }
 
@@ -448,6 +536,9 @@ pub(crate) fn flows(args: &FlowsArgs) -> anyhow::Result<Status> {
                     },
                     b.id
                 );
+                if let Some(limits) = limits_text(b.limits.as_ref()) {
+                    println!("         limits: {limits}");
+                }
             }
         }
     }

@@ -421,9 +421,33 @@ fn the_developer_loop_against_the_embedded_service() {
     ]);
     succeeded(&attached, "attach");
     let allowlist_binding = json_of(&attached)["id"].as_str().expect("id").to_owned();
-    succeeded(
-        &cli(&["attach", "login", "login.post-login", "custom-claim"]),
+    let too_much = cli(&[
         "attach",
+        "login",
+        "login.post-login",
+        "custom-claim",
+        "--fuel",
+        "99000000000",
+    ]);
+    assert_eq!(too_much.status.code(), Some(1));
+    let refusal = String::from_utf8_lossy(&too_much.stderr).into_owned();
+    assert!(
+        refusal.contains("InvalidArgument")
+            && refusal.contains("fuel 99000000000 is above the ceiling 20000000000"),
+        "{refusal}"
+    );
+    succeeded(
+        &cli(&[
+            "attach",
+            "login",
+            "login.post-login",
+            "custom-claim",
+            "--fuel",
+            "5000000000",
+            "--memory-mib",
+            "128",
+        ]),
+        "attach with limits",
     );
     let wrong_flow = cli(&["attach", "registration", "login.post-login", "custom-claim"]);
     assert_eq!(wrong_flow.status.code(), Some(1));
@@ -433,6 +457,34 @@ fn the_developer_loop_against_the_embedded_service() {
     assert!(
         text.contains("domain-allowlist") && text.contains("custom-claim"),
         "{text}"
+    );
+    let limits: Vec<(String, Value)> = json_of(&flows)
+        .as_array()
+        .expect("flows")
+        .iter()
+        .flat_map(|f| f["slots"].as_array().expect("slots").clone())
+        .flat_map(|s| s["bindings"].as_array().expect("bindings").clone())
+        .map(|b| {
+            (
+                b["action"].as_str().expect("action").to_owned(),
+                b["limits"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        limits,
+        [
+            ("domain-allowlist".to_owned(), Value::Null),
+            (
+                "custom-claim".to_owned(),
+                json!({ "fuel": 5_000_000_000u64, "memory_bytes": 128 * 1024 * 1024 })
+            ),
+        ]
+    );
+    let listed = String::from_utf8_lossy(&cli(&["flows"]).stdout).into_owned();
+    assert!(
+        listed.contains("limits: fuel=5000000000 memory_bytes=134217728"),
+        "{listed}"
     );
 
     // An auth backend's logins, through the runner.

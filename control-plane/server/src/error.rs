@@ -1,6 +1,7 @@
 //! The control plane's one error type, and the one place it becomes a gRPC status.
 
 use actions_compiler::CompileError;
+use actions_proto::limits::OverCeiling;
 use actions_proto::manifest::ManifestError;
 use tonic::{Code, Status};
 
@@ -20,6 +21,9 @@ pub enum Error {
     /// A field of the request is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// A binding asks for limits above the operator's ceilings; nothing was stored.
+    #[error("{}", over_ceilings(.0))]
+    OverCeilings(Vec<OverCeiling>),
     /// An uploaded package's `action.json` is wrong; nothing was stored.
     #[error("package: {0}")]
     Manifest(#[from] ManifestError),
@@ -69,7 +73,9 @@ impl From<Error> for Status {
             Error::Config(_) | Error::Internal(_) => Code::Internal,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
-            Error::Invalid(_) | Error::Manifest(_) => Code::InvalidArgument,
+            Error::Invalid(_) | Error::OverCeilings(_) | Error::Manifest(_) => {
+                Code::InvalidArgument
+            }
             // The control plane compiles from memory: reading a file is ours.
             Error::Compile(CompileError::Internal(_) | CompileError::Io { .. }) => Code::Internal,
             Error::Compile(_) => Code::InvalidArgument,
@@ -110,6 +116,15 @@ fn reference() -> String {
         bytes = nanos.to_le_bytes();
     }
     hex::encode(bytes)
+}
+
+/// Each limit asked above its ceiling: field, what was asked, the ceiling.
+fn over_ceilings(over: &[OverCeiling]) -> String {
+    let each: Vec<String> = over
+        .iter()
+        .map(|o| format!("{} {} is above the ceiling {}", o.field, o.asked, o.ceiling))
+        .collect();
+    format!("limits above the operator's ceilings: {}", each.join("; "))
 }
 
 /// The database cannot be reached or refuses connections: the caller may
@@ -191,5 +206,27 @@ mod tests {
     fn references_differ() {
         assert_eq!(reference().len(), 8);
         assert_ne!(reference(), reference());
+    }
+
+    #[test]
+    fn limits_over_their_ceilings_are_invalid_and_each_is_named() {
+        let status = Status::from(Error::OverCeilings(vec![
+            OverCeiling {
+                field: "fuel",
+                asked: 30,
+                ceiling: 20,
+            },
+            OverCeiling {
+                field: "fetch_calls",
+                asked: 60,
+                ceiling: 50,
+            },
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.message(),
+            "limits above the operator's ceilings: fuel 30 is above the ceiling 20; \
+             fetch_calls 60 is above the ceiling 50"
+        );
     }
 }

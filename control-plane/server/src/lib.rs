@@ -25,5 +25,5 @@ mod state;
 pub mod store;
 
 pub use error::Error;
-pub use settings::{ControlPlaneSettings, TestRunnerSettings};
+pub use settings::{BindingCeilings, ControlPlaneSettings, TestRunnerSettings};
 pub use state::ControlPlane;

@@ -67,7 +67,8 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
         settings.cache_dir.clone(),
         settings.test_runner.as_ref(),
     )
-    .await?;
+    .await?
+    .with_binding_ceilings(settings.binding_ceilings.limits()?);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

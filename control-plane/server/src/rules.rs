@@ -135,6 +135,7 @@ mod tests {
             updated_at_ms: 0,
             version: "1.1.0".into(),
             module_sha256: "m".into(),
+            limits: None,
         }
     }
 

@@ -3,6 +3,8 @@
 //! `actions-control-plane` binary applies its `ACTIONS_*` overrides.
 
 use crate::Error;
+use actions_proto::limits::CEILINGS;
+use actions_proto::runner::v1::Limits;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,66 @@ pub struct TestRunnerSettings {
     /// The runner's execution token.
     #[serde(default)]
     pub token: String,
+}
+
+/// The most a binding may ask for, per limit (the names of
+/// `actions.runner.v1.Limits`); a limit not given keeps its default ceiling
+/// (`actions_proto::limits::CEILINGS`). A binding asking for more is refused.
+/// Runners cap every run at their own `[ceilings]`: keep these no higher.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingCeilings {
+    /// Wasm fuel.
+    pub fuel: Option<u64>,
+    /// Wall clock, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Linear memory, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Console output, in bytes.
+    pub log_bytes: Option<u64>,
+    /// Calls to `api.fetch`.
+    pub fetch_calls: Option<u32>,
+    /// Token claims and metadata patches together, in bytes.
+    pub effect_bytes: Option<u64>,
+    /// Request body of one `api.fetch`, in bytes.
+    pub fetch_request_bytes: Option<u64>,
+    /// Response body of one `api.fetch`, in bytes.
+    pub fetch_response_bytes: Option<u64>,
+    /// Timeout of one `api.fetch`, in milliseconds.
+    pub fetch_timeout_ms: Option<u64>,
+}
+
+impl BindingCeilings {
+    /// The ceilings: each one given, else its default. A ceiling of 0 is
+    /// refused: 0 on the wire means "the default", so it would not bound
+    /// anything a binding runs with.
+    pub fn limits(&self) -> Result<Limits, Error> {
+        let d = CEILINGS;
+        let ceilings = Limits {
+            fuel: self.fuel.unwrap_or(d.fuel),
+            deadline_ms: self.deadline_ms.unwrap_or(d.deadline_ms),
+            memory_bytes: self.memory_bytes.unwrap_or(d.memory_bytes),
+            log_bytes: self.log_bytes.unwrap_or(d.log_bytes),
+            fetch_calls: self.fetch_calls.unwrap_or(d.fetch_calls),
+            effect_bytes: self.effect_bytes.unwrap_or(d.effect_bytes),
+            fetch_request_bytes: self.fetch_request_bytes.unwrap_or(d.fetch_request_bytes),
+            fetch_response_bytes: self.fetch_response_bytes.unwrap_or(d.fetch_response_bytes),
+            fetch_timeout_ms: self.fetch_timeout_ms.unwrap_or(d.fetch_timeout_ms),
+        };
+        let zero: Vec<&str> = ceilings
+            .fields()
+            .into_iter()
+            .filter(|(_, value)| *value == 0)
+            .map(|(field, _)| field)
+            .collect();
+        if !zero.is_empty() {
+            return Err(Error::Config(format!(
+                "binding_ceilings: {} must be above 0",
+                zero.join(", ")
+            )));
+        }
+        Ok(ceilings)
+    }
 }
 
 /// Everything the control plane is told.
@@ -40,6 +102,9 @@ pub struct ControlPlaneSettings {
     /// The runner that test runs go to.
     #[serde(default)]
     pub test_runner: Option<TestRunnerSettings>,
+    /// The most a binding may ask for.
+    #[serde(default)]
+    pub binding_ceilings: BindingCeilings,
 }
 
 fn default_listen() -> String {
@@ -59,6 +124,7 @@ impl Default for ControlPlaneSettings {
             sync_token: String::new(),
             cache_dir: None,
             test_runner: None,
+            binding_ceilings: BindingCeilings::default(),
         }
     }
 }
@@ -71,8 +137,58 @@ impl ControlPlaneSettings {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| Error::Config(format!("reading {}: {e}", path.display())))?;
-                toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+                Self::parse(&text).map_err(|e| match e {
+                    Error::Config(message) => {
+                        Error::Config(format!("{}: {message}", path.display()))
+                    }
+                    other => other,
+                })
             }
         }
+    }
+
+    /// Reads settings from TOML text, and checks them.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let settings: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        settings.binding_ceilings.limits()?;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_ceilings_default_and_are_set_one_by_one() {
+        let defaults = ControlPlaneSettings::parse("").expect("no settings");
+        assert_eq!(
+            defaults.binding_ceilings.limits().expect("ceilings"),
+            CEILINGS
+        );
+        let set =
+            ControlPlaneSettings::parse("[binding_ceilings]\nfuel = 5000000000\nfetch_calls = 3\n")
+                .expect("ceilings");
+        assert_eq!(
+            set.binding_ceilings.limits().expect("ceilings"),
+            Limits {
+                fuel: 5_000_000_000,
+                fetch_calls: 3,
+                ..CEILINGS
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_and_zero_binding_ceilings_are_refused() {
+        let unknown = ControlPlaneSettings::parse("[binding_ceilings]\nmemory_mib = 64\n")
+            .expect_err("unknown key");
+        assert!(unknown.to_string().contains("memory_mib"), "{unknown}");
+        let zero =
+            ControlPlaneSettings::parse("[binding_ceilings]\ndeadline_ms = 0\n").expect_err("zero");
+        assert_eq!(
+            zero.to_string(),
+            "configuration: binding_ceilings: deadline_ms must be above 0"
+        );
     }
 }

@@ -4,12 +4,14 @@ use crate::auth::{Secrets, TenantCaller};
 use crate::store::Store;
 use crate::{Error, TestRunnerSettings};
 use actions_compiler::{CompiledAction, Compiler, SourcePackage};
+use actions_proto::limits::CEILINGS;
+use actions_proto::runner::v1::Limits;
 use actions_proto::runner::v1::execution_client::ExecutionClient;
 use std::sync::Arc;
 use tonic::transport::{Channel, Endpoint};
 
-/// The control plane's state: the store, the compiler, the secrets, and the
-/// runner test runs go to.
+/// The control plane's state: the store, the compiler, the secrets, the
+/// runner test runs go to, and the ceilings over bindings' limits.
 pub struct ControlPlane {
     /// The data.
     pub store: Store,
@@ -17,6 +19,7 @@ pub struct ControlPlane {
     /// Operator and runner secrets.
     pub secrets: Secrets,
     test_runner: Option<(ExecutionClient<Channel>, String)>,
+    binding_ceilings: Limits,
 }
 
 impl ControlPlane {
@@ -48,7 +51,25 @@ impl ControlPlane {
             compiler: Arc::new(compiler),
             secrets,
             test_runner,
+            binding_ceilings: CEILINGS,
         })
+    }
+
+    /// The most a binding may ask for (by default
+    /// `actions_proto::limits::CEILINGS`); see [`crate::BindingCeilings`].
+    pub fn with_binding_ceilings(mut self, ceilings: Limits) -> Self {
+        self.binding_ceilings = ceilings;
+        self
+    }
+
+    /// Refuses limits above the operator's ceilings, naming each one.
+    pub fn check_limits(&self, limits: Option<&Limits>) -> Result<(), Error> {
+        let over = limits.map_or_else(Vec::new, |l| l.over(&self.binding_ceilings));
+        if over.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::OverCeilings(over))
+        }
     }
 
     /// The tenant of the call's token.

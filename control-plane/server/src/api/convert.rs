@@ -64,7 +64,7 @@ pub fn binding(b: StoredBinding) -> pb::SlotBinding {
         fail_open: b.fail_open != 0,
         created_at_ms: b.created_at_ms as u64,
         updated_at_ms: b.updated_at_ms as u64,
-        limits: None,
+        limits: b.limits,
     }
 }
 
@@ -90,7 +90,7 @@ pub fn runner_flows(tenant: String, bindings: &[StoredBinding]) -> pb::TenantFlo
     }
 }
 
-/// What runners run for a binding.
+/// What runners run for a binding, with its limits (`None`: the runner's defaults).
 pub fn runner_binding(b: &StoredBinding) -> actions_proto::runner::v1::Binding {
     actions_proto::runner::v1::Binding {
         id: b.id.clone(),

@@ -4,7 +4,7 @@ use super::convert;
 use crate::auth::new_id;
 use crate::rules::{check_binding, check_trigger};
 use crate::schema::parse_config;
-use crate::store::NewBinding;
+use crate::store::{BindingChanges, NewBinding};
 use crate::{ControlPlane, Error};
 use actions_proto::catalog::Flow;
 use actions_proto::controlplane::v1::{self as pb, flows_server::Flows};
@@ -66,6 +66,7 @@ impl Flows for FlowsApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         let trigger = check_trigger("trigger", &r.trigger)?;
+        self.cp.check_limits(r.limits.as_ref())?;
         let id = new_id("bnd")?;
         let config = parse_config(&r.config_json)?.to_string();
         let new = NewBinding {
@@ -76,6 +77,7 @@ impl Flows for FlowsApi {
             position: r.position.map(i64::from),
             config: &config,
             fail_open: r.fail_open,
+            limits: r.limits.as_ref(),
         };
         let stored = self
             .cp
@@ -112,14 +114,19 @@ impl Flows for FlowsApi {
     ) -> Result<Response<pb::SlotBinding>, Status> {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
+        self.cp.check_limits(r.limits.as_ref())?;
+        let changes = BindingChanges {
+            major: major(r.major)?,
+            fail_open: r.fail_open,
+            limits: r.limits,
+        };
         let stored = self
             .cp
             .store
             .update_binding(
                 &caller.tenant,
                 &r.binding_id,
-                major(r.major)?,
-                r.fail_open,
+                changes,
                 &caller.actor,
                 |current, live| {
                     let config = r.config_json.as_deref().unwrap_or(&current.config);

@@ -7,10 +7,12 @@ use super::audit::{AuditEntry, append};
 use super::sql;
 use super::{Store, now_ms};
 use crate::Error;
+use actions_proto::runner::v1::Limits;
+use prost::Message as _;
 use sqlx::{Any, Executor};
 
 /// A binding, with the live version of its major resolved.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoredBinding {
     /// `bnd_...`.
     pub id: String,
@@ -34,13 +36,88 @@ pub struct StoredBinding {
     pub version: String,
     /// That version's module ('' if none).
     pub module_sha256: String,
+    /// What a run of it may use; `None`: the runner's defaults. Never all
+    /// zeros (those are stored as `None`).
+    pub limits: Option<Limits>,
+}
+
+/// A row of [`RESOLVED_COLUMNS`]: a [`StoredBinding`] with its limits still encoded.
+#[derive(sqlx::FromRow)]
+struct BindingRow {
+    id: String,
+    trigger_name: String,
+    position: i64,
+    action_slug: String,
+    major: i64,
+    config: String,
+    fail_open: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    version: String,
+    module_sha256: String,
+    limits: Option<Vec<u8>>,
+}
+
+impl TryFrom<BindingRow> for StoredBinding {
+    type Error = Error;
+
+    fn try_from(row: BindingRow) -> Result<Self, Error> {
+        let limits = row
+            .limits
+            .map(|bytes| Limits::decode(bytes.as_slice()))
+            .transpose()
+            .map_err(|e| {
+                Error::Internal(format!("the stored limits of binding {}: {e}", row.id))
+            })?;
+        Ok(Self {
+            id: row.id,
+            trigger_name: row.trigger_name,
+            position: row.position,
+            action_slug: row.action_slug,
+            major: row.major,
+            config: row.config,
+            fail_open: row.fail_open,
+            created_at_ms: row.created_at_ms,
+            updated_at_ms: row.updated_at_ms,
+            version: row.version,
+            module_sha256: row.module_sha256,
+            limits,
+        })
+    }
+}
+
+/// Limits as they are kept: `None` (NULL, the column of bindings attached
+/// before limits existed) when nothing is set.
+fn kept(limits: Option<&Limits>) -> Option<&Limits> {
+    limits.filter(|l| !l.is_default())
+}
+
+/// Limits as the `bindings.limits` column holds them: the encoded protobuf,
+/// or NULL for the defaults.
+fn encoded(limits: Option<&Limits>) -> Option<Vec<u8>> {
+    kept(limits).map(|l| l.encode_to_vec())
+}
+
+/// Limits as the audit trail shows them: the fields set, or `null` for the defaults.
+fn limits_json(limits: Option<&Limits>) -> serde_json::Value {
+    match kept(limits) {
+        None => serde_json::Value::Null,
+        Some(limits) => limits
+            .fields()
+            .into_iter()
+            .filter(|(_, value)| *value != 0)
+            .map(|(field, value)| (field.to_owned(), value.into()))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    }
 }
 
 /// A binding's columns, with the live version of its major resolved by
 /// [`RESOLVED_JOINS`].
 const RESOLVED_COLUMNS: &str = "b.id, b.trigger_name, b.position, b.action_slug, b.major, \
      b.config, b.fail_open, b.created_at_ms, b.updated_at_ms, \
-     COALESCE(l.version, '') AS version, COALESCE(v.module_sha256, '') AS module_sha256";
+     COALESCE(l.version, '') AS version, COALESCE(v.module_sha256, '') AS module_sha256, \
+     b.limits";
 
 /// From bindings `b` to the live version `l` of each one's major and that version `v`.
 const RESOLVED_JOINS: &str = "LEFT JOIN live_versions l ON l.tenant_id = b.tenant_id \
@@ -61,7 +138,7 @@ pub(crate) async fn bindings_of<'c>(
     tenant: &str,
     following: Option<(&str, i64)>,
 ) -> Result<Vec<StoredBinding>, Error> {
-    let rows = match following {
+    let rows: Vec<BindingRow> = match following {
         None => {
             sqlx::query_as(sql(resolved("ORDER BY b.trigger_name, b.position")))
                 .bind(tenant)
@@ -79,7 +156,7 @@ pub(crate) async fn bindings_of<'c>(
             .await?
         }
     };
-    Ok(rows)
+    rows.into_iter().map(StoredBinding::try_from).collect()
 }
 
 async fn binding_by_id<'c>(
@@ -87,12 +164,14 @@ async fn binding_by_id<'c>(
     tenant: &str,
     id: &str,
 ) -> Result<StoredBinding, Error> {
-    let found: Option<StoredBinding> = sqlx::query_as(sql(resolved("AND b.id = $2")))
+    let found: Option<BindingRow> = sqlx::query_as(sql(resolved("AND b.id = $2")))
         .bind(tenant)
         .bind(id)
         .fetch_optional(db)
         .await?;
-    found.ok_or_else(|| Error::NotFound(format!("binding {id:?}")))
+    found
+        .ok_or_else(|| Error::NotFound(format!("binding {id:?}")))?
+        .try_into()
 }
 
 /// The live version of `slug`'s `major`, or of its most recently published
@@ -184,6 +263,21 @@ pub struct NewBinding<'a> {
     pub config: &'a str,
     /// Whether a failure lets the flow carry on.
     pub fail_open: bool,
+    /// What a run may use; `None` (or all zeros): the runner's defaults.
+    /// Checked against the operator's ceilings by the caller.
+    pub limits: Option<&'a Limits>,
+}
+
+/// What an update changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct BindingChanges {
+    /// Follow another major (it must have a live version).
+    pub major: Option<i64>,
+    /// The failure policy.
+    pub fail_open: Option<bool>,
+    /// Replaces every limit (all zeros: back to the runner's defaults).
+    /// Checked against the operator's ceilings by the caller.
+    pub limits: Option<Limits>,
 }
 
 impl Store {
@@ -219,7 +313,7 @@ impl Store {
                 tenants.push((tenant, Vec::new()));
             }
             if row.try_get::<Option<String>, _>("id")?.is_some() {
-                let binding = StoredBinding::from_row(row)?;
+                let binding = StoredBinding::try_from(BindingRow::from_row(row)?)?;
                 if let Some((_, bindings)) = tenants.last_mut() {
                     bindings.push(binding);
                 }
@@ -278,8 +372,8 @@ impl Store {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO bindings (id, tenant_id, trigger_name, position, action_slug, major, \
-             config, fail_open, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             config, fail_open, created_at_ms, updated_at_ms, limits) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(new.id)
         .bind(tenant)
@@ -290,8 +384,20 @@ impl Store {
         .bind(new.config)
         .bind(i64::from(new.fail_open))
         .bind(now)
+        .bind(encoded(new.limits))
         .execute(change.tx())
         .await?;
+        let mut details = serde_json::json!({
+            "trigger": new.trigger,
+            "action": new.slug,
+            "major": live.major,
+            "version": live.version,
+            "position": position,
+            "fail_open": new.fail_open,
+        });
+        if kept(new.limits).is_some() {
+            details["limits"] = limits_json(new.limits);
+        }
         append(
             change.tx(),
             AuditEntry {
@@ -299,14 +405,7 @@ impl Store {
                 kind: "flow.binding_added",
                 actor,
                 subject: new.id,
-                details: serde_json::json!({
-                    "trigger": new.trigger,
-                    "action": new.slug,
-                    "major": live.major,
-                    "version": live.version,
-                    "position": position,
-                    "fail_open": new.fail_open,
-                }),
+                details,
             },
         )
         .await?;
@@ -361,21 +460,20 @@ impl Store {
         Ok(stored)
     }
 
-    /// Changes a binding's config, failure policy or major. `check` sees the
-    /// binding as it is and the live version it would run, and returns the
-    /// config to store.
+    /// Changes a binding's config, failure policy, major or limits. `check`
+    /// sees the binding as it is and the live version it would run, and
+    /// returns the config to store.
     pub async fn update_binding(
         &self,
         tenant: &str,
         id: &str,
-        major: Option<i64>,
-        fail_open: Option<bool>,
+        changes: BindingChanges,
         actor: &str,
         check: impl FnOnce(&StoredBinding, &StoredVersion) -> Result<String, Error>,
     ) -> Result<StoredBinding, Error> {
         let mut change = self.change_flows(tenant).await?;
         let current = binding_by_id(change.tx(), tenant, id).await?;
-        let major = major.unwrap_or(current.major);
+        let major = changes.major.unwrap_or(current.major);
         let live = live_version(change.tx(), tenant, &current.action_slug, Some(major))
             .await?
             .ok_or_else(|| {
@@ -385,19 +483,37 @@ impl Store {
                 ))
             })?;
         let config = check(&current, &live)?;
-        let fail_open = fail_open.unwrap_or(current.fail_open != 0);
+        let fail_open = changes.fail_open.unwrap_or(current.fail_open != 0);
+        let limits = match &changes.limits {
+            Some(asked) => kept(Some(asked)),
+            None => current.limits.as_ref(),
+        };
         sqlx::query(
-            "UPDATE bindings SET config = $1, fail_open = $2, major = $3, updated_at_ms = $4 \
-             WHERE id = $5 AND tenant_id = $6",
+            "UPDATE bindings SET config = $1, fail_open = $2, major = $3, limits = $4, \
+             updated_at_ms = $5 WHERE id = $6 AND tenant_id = $7",
         )
         .bind(&config)
         .bind(i64::from(fail_open))
         .bind(major)
+        .bind(encoded(limits))
         .bind(now_ms())
         .bind(id)
         .bind(tenant)
         .execute(change.tx())
         .await?;
+        let mut details = serde_json::json!({
+            "trigger": current.trigger_name,
+            "action": current.action_slug,
+            "major": { "from": current.major, "to": major },
+            "fail_open": { "from": current.fail_open != 0, "to": fail_open },
+            "config_changed": config != current.config,
+        });
+        if current.limits.is_some() || limits.is_some() {
+            details["limits"] = serde_json::json!({
+                "from": limits_json(current.limits.as_ref()),
+                "to": limits_json(limits),
+            });
+        }
         append(
             change.tx(),
             AuditEntry {
@@ -405,13 +521,7 @@ impl Store {
                 kind: "flow.binding_changed",
                 actor,
                 subject: id,
-                details: serde_json::json!({
-                    "trigger": current.trigger_name,
-                    "action": current.action_slug,
-                    "major": { "from": current.major, "to": major },
-                    "fail_open": { "from": current.fail_open != 0, "to": fail_open },
-                    "config_changed": config != current.config,
-                }),
+                details,
             },
         )
         .await?;

@@ -18,7 +18,7 @@ mod tenants;
 
 pub use actions::{ActionSummary, NewVersion, StoredAction, StoredVersion};
 pub use audit::{AuditEntry, StoredAuditEvent};
-pub use flows::{NewBinding, StoredBinding};
+pub use flows::{BindingChanges, NewBinding, StoredBinding};
 pub use runs::RunFilter;
 pub use tenants::{StoredTenant, StoredToken};
 

@@ -1,9 +1,14 @@
 //! End-to-end: the control plane and a runner over real sockets, the same
 //! suite on SQLite and on PostgreSQL.
 
+mod binding_limits;
 mod harness;
 mod query_counts;
 mod scenarios;
+
+// The scenarios the macro below runs, from every file that has some.
+use binding_limits::binding_limits_are_kept_checked_and_applied;
+use scenarios::*;
 
 /// Runs `scenario` on SQLite and on PostgreSQL, as two tests.
 macro_rules! on_both_databases {
@@ -15,7 +20,7 @@ macro_rules! on_both_databases {
                     let harness = crate::harness::Harness::start(crate::harness::Db::Sqlite)
                         .await
                         .expect("SQLite always runs");
-                    crate::scenarios::$scenario(&harness).await;
+                    crate::$scenario(&harness).await;
                     harness.stop().await;
                 }
             )*
@@ -29,7 +34,7 @@ macro_rules! on_both_databases {
                     else {
                         return;
                     };
-                    crate::scenarios::$scenario(&harness).await;
+                    crate::$scenario(&harness).await;
                     harness.stop().await;
                 }
             )*
@@ -46,6 +51,7 @@ on_both_databases!(
     test_runs_use_the_sandbox_and_change_no_flow,
     packages_upload_and_hostile_archives_are_refused,
     bad_input_leaves_the_store_exactly_as_it_was,
+    binding_limits_are_kept_checked_and_applied,
 );
 
 /// Faults that only a server database can have.

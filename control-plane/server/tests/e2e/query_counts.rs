@@ -183,6 +183,7 @@ async fn attach(store: &Store, tenant: &str, trigger: &str, slug: &str, n: usize
                 position: None,
                 config: "{}",
                 fail_open: false,
+                limits: None,
             },
             "test",
             |_| Ok(()),
