@@ -18,7 +18,7 @@ use crate::fetch::HttpFetch;
 use crate::host::{self, Completion, RunState, Stop};
 use crate::limits::RunLimits;
 use crate::report::{Effects, LogLevel, LogOrigin, Outcome, RunReport};
-use actions_plugin::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
+use actions_plugin_host::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
 use actions_proto::catalog::Trigger;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -145,8 +145,9 @@ impl Sandbox {
     /// the sandbox is dropped.
     pub fn new(config: SandboxConfig) -> Result<Self, RunnerError> {
         let engine = Engine::new(&engine_config(&config)?).map_err(RunnerError::Engine)?;
-        let plugin_module = actions_plugin::compile_plugin(&engine, config.cache_dir.as_deref())
-            .map_err(|e| RunnerError::Plugin(e.to_string()))?;
+        let plugin_module =
+            actions_plugin_host::compile_plugin(&engine, config.cache_dir.as_deref())
+                .map_err(|e| RunnerError::Plugin(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker).map_err(RunnerError::Engine)?;
         let plugin = linker
@@ -401,12 +402,12 @@ fn check_plugin_id(wasm: &[u8]) -> Result<(), RunnerError> {
             && section.name() == PLUGIN_ID_SECTION
         {
             let made_for = String::from_utf8_lossy(section.data()).into_owned();
-            if made_for == actions_plugin::plugin_id() {
+            if made_for == actions_plugin_host::plugin_id() {
                 return Ok(());
             }
             return Err(RunnerError::PluginMismatch {
                 module: made_for,
-                runner: actions_plugin::plugin_id().to_owned(),
+                runner: actions_plugin_host::plugin_id().to_owned(),
             });
         }
     }

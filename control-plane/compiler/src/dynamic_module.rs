@@ -7,7 +7,7 @@
 //! names the plugin build the bytecode was made for. The result is a few
 //! hundred bytes more than the bytecode, and all Actions share one plugin.
 
-use actions_plugin::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
+use actions_plugin_host::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
 use wasm_encoder::{
     CodeSection, CustomSection, DataCountSection, DataSection, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, ImportSection, MemoryType, Module, TypeSection,

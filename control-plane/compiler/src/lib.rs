@@ -37,7 +37,7 @@ pub struct CompiledAction {
     pub sha256: String,
     /// The bundled JavaScript the bytecode was made from.
     pub javascript: String,
-    /// The plugin build the module needs (see `actions_plugin::plugin_id`).
+    /// The plugin build the module needs (see `actions_plugin_host::plugin_id`).
     pub plugin_id: String,
 }
 
@@ -54,7 +54,7 @@ impl Compiler {
         config.consume_fuel(true);
         let engine = Engine::new(&config)
             .map_err(|e| CompileError::Internal(format!("creating the engine: {e}")))?;
-        let plugin = actions_plugin::compile_plugin(&engine, cache_dir)
+        let plugin = actions_plugin_host::compile_plugin(&engine, cache_dir)
             .map_err(|e| CompileError::Internal(e.to_string()))?;
         Ok(Self {
             bytecode: BytecodeCompiler::new(&engine, &plugin)?,
@@ -65,7 +65,7 @@ impl Compiler {
     pub fn compile(&self, package: &SourcePackage) -> Result<CompiledAction, CompileError> {
         let javascript = bundle::bundle(package)?;
         let bytecode = self.bytecode.compile(&javascript)?;
-        let plugin_id = actions_plugin::plugin_id().to_owned();
+        let plugin_id = actions_plugin_host::plugin_id().to_owned();
         let wasm = dynamic_module::emit(&bytecode, &plugin_id);
         Ok(CompiledAction {
             sha256: hex::encode(Sha256::digest(&wasm)),

@@ -35,7 +35,7 @@ fn every_example_compiles_to_a_small_module() {
             wasmparser::Validator::new()
                 .validate_all(&compiled.wasm)
                 .expect("valid wasm");
-            assert_eq!(compiled.plugin_id, actions_plugin::plugin_id());
+            assert_eq!(compiled.plugin_id, actions_plugin_host::plugin_id());
         }
     }
 }

@@ -35,7 +35,7 @@ async fn watch_once(
         .watch_flows(WatchFlowsRequest {
             runner_id: target.runner_id().to_owned(),
             after_revision: target.current_snapshot().revision,
-            plugin_id: actions_plugin::plugin_id().to_owned(),
+            plugin_id: actions_plugin_host::plugin_id().to_owned(),
         })
         .await?
         .into_inner();

@@ -1,7 +1,7 @@
 //! `api.access`: the decision.
 
 use super::{RunState, read_guest};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 

@@ -3,7 +3,7 @@
 
 use super::{RunState, read_guest};
 use crate::report::{LogLevel, LogOrigin};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use wasmtime::{Caller, Linker};
 
 pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {

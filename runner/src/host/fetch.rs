@@ -4,7 +4,7 @@
 use super::{RunState, read_guest};
 use crate::fetch::{FetchError, FetchRequest};
 use crate::report::{LogLevel, LogOrigin};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use actions_proto::catalog::Method;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Linker};

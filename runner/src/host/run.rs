@@ -2,7 +2,7 @@
 //! every other call answers through.
 
 use super::{MAX_CALL_PAYLOAD, RunState, Stop, payload, read_guest, write_guest};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use wasmtime::{Caller, Linker};
 
 pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {

@@ -1,7 +1,7 @@
 //! `api.accessToken` and `api.idToken`: custom claims and scopes.
 
 use super::{RunState, read_string};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 

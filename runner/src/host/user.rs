@@ -1,7 +1,7 @@
 //! `api.user`: metadata patches for the signed-in (or signing-up) user.
 
 use super::{RunState, read_string};
-use actions_plugin::HOST_MODULE;
+use actions_plugin_host::HOST_MODULE;
 use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 

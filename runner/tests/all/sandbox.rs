@@ -529,7 +529,7 @@ async fn modules_are_cached_by_hash_and_checked() {
         Err(RunnerError::InvalidModule(_))
     ));
     // The same module, made for another plugin build.
-    let id = actions_plugin::plugin_id();
+    let id = actions_plugin_host::plugin_id();
     let forged = replace(&wasm, id.as_bytes(), &"0".repeat(id.len()).into_bytes());
     assert!(matches!(
         SANDBOX.load(&forged),

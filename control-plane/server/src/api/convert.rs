@@ -99,7 +99,7 @@ pub fn runner_binding(b: &StoredBinding) -> actions_proto::runner::v1::Binding {
         module_sha256: b.module_sha256.clone(),
         config_json: b.config.clone(),
         fail_open: b.fail_open != 0,
-        limits: None,
+        limits: b.limits,
     }
 }
 

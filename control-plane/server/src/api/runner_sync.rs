@@ -59,7 +59,19 @@ impl RunnerSync for RunnerSyncApi {
         let r = request.into_inner();
         let store = self.cp.store.clone();
         let current = store.current_revision().await?;
-        tracing::info!(runner = %r.runner_id, after = r.after_revision, current, "runner watching flows");
+        tracing::info!(runner = %r.runner_id, plugin = %r.plugin_id, after = r.after_revision, current, "runner watching flows");
+        // Modules are compiled for this control plane's plugin build; a
+        // runner with another one refuses every one of them. Said here, at
+        // the start, rather than once per module on the runner's side.
+        let compiled_for = actions_plugin_host::plugin_id();
+        if !r.plugin_id.is_empty() && r.plugin_id != compiled_for {
+            tracing::warn!(
+                runner = %r.runner_id,
+                runner_plugin = %r.plugin_id,
+                compiled_for,
+                "a runner with another plugin build is watching: it will refuse the modules compiled here"
+            );
+        }
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let mut stopping = self.stopping.clone();
         tokio::spawn(async move {

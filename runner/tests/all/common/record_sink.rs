@@ -48,7 +48,7 @@ impl actions_proto::controlplane::v1::runner_sync_server::RunnerSync for RecordS
             Some(wasm) => Ok(tonic::Response::new(
                 actions_proto::controlplane::v1::Module {
                     sha256,
-                    plugin_id: actions_plugin::plugin_id().to_owned(),
+                    plugin_id: actions_plugin_host::plugin_id().to_owned(),
                     wasm,
                 },
             )),

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use wasmtime::{Engine, Module};
 
 /// The pre-initialised plugin module.
-pub const PLUGIN_WASM: &[u8] = include_bytes!("../actions_plugin.wasm");
+pub const PLUGIN_WASM: &[u8] = include_bytes!("../../actions_plugin.wasm");
 
 /// The module name under which compiled Actions import the plugin's
 /// `cabi_realloc`, `invoke` and `memory` (Javy's dynamic-link format).
@@ -30,7 +30,7 @@ pub const PLUGIN_ID_SECTION: &str = "actions-plugin-id";
 
 /// The TypeScript declarations of `event`, `api` and `console` that Action
 /// authors get in their editor.
-pub const TYPE_DECLARATIONS: &str = include_str!("../types/actions.d.ts");
+pub const TYPE_DECLARATIONS: &str = include_str!("../../types/actions.d.ts");
 
 static PLUGIN_ID: LazyLock<String> = LazyLock::new(|| hex::encode(Sha256::digest(PLUGIN_WASM)));
 
