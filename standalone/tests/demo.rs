@@ -23,12 +23,7 @@ fn options(data: &Path, starters: &Path) -> Options {
 }
 
 fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
+    actions_proto::bearer::request(message, token).expect("a token that fits in a header")
 }
 
 fn copy_dir(from: &Path, to: &Path) {

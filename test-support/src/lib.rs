@@ -61,10 +61,5 @@ pub fn free_port() -> u16 {
 /// control plane's and the runner's clients send it.
 #[cfg(feature = "grpc")]
 pub fn auth<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("header"),
-    );
-    request
+    actions_proto::bearer::request(message, token).expect("a token that fits in a header")
 }

@@ -22,14 +22,11 @@ impl TestRunsApi {
 
     fn authorised<T>(&self, message: T) -> Result<Request<T>, Error> {
         let (_, token) = self.cp.test_runner()?;
-        let mut request = Request::new(message);
-        if !token.is_empty() {
-            let value = format!("Bearer {token}").parse().map_err(|_| {
-                Error::Config("test_runner.token is not a valid header value".into())
-            })?;
-            request.metadata_mut().insert("authorization", value);
+        if token.is_empty() {
+            return Ok(Request::new(message));
         }
-        Ok(request)
+        actions_proto::bearer::request(message, &token)
+            .map_err(|e| Error::Config(format!("test_runner.token: {e}")))
     }
 }
 
