@@ -85,9 +85,7 @@ pub(crate) fn run_all(
             .parse()
             .with_context(|| format!("{}: trigger", file.display()))?;
         let event = match case.event {
-            Value::String(path) => {
-                crate::run::read_json(&file.parent().unwrap_or(Path::new(".")).join(path))?
-            }
+            Value::String(path) => read_json(&file.parent().unwrap_or(Path::new(".")).join(path))?,
             other => other,
         };
         let report = runtime.block_on(sandbox.run(RunRequest {
@@ -179,4 +177,12 @@ fn compare(expect: &Map<String, Value>, actual: &Value) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A JSON file (an event, a config) read and parsed, its path named in any
+/// error.
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }

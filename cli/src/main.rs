@@ -39,23 +39,23 @@ enum Command {
     /// Call a runner's Execute for a trigger slot, as an auth backend would.
     Trigger(trigger::TriggerArgs),
     /// Check a tenant token and keep it, with the server, for the other commands.
-    Login(manage::LoginArgs),
+    Login(manage::login::LoginArgs),
     /// Pack a package folder into the .tar.gz the control plane accepts.
-    Pack(manage::PackArgs),
+    Pack(manage::actions::PackArgs),
     /// Upload a package (folder or .tar.gz): creates the Action or saves a new version.
-    Upload(manage::UploadArgs),
+    Upload(manage::actions::UploadArgs),
     /// Make a version live.
-    Publish(manage::PublishArgs),
+    Publish(manage::actions::PublishArgs),
     /// Bind an Action to a trigger slot of a flow.
-    Attach(manage::AttachArgs),
+    Attach(manage::flows::AttachArgs),
     /// Remove a binding.
-    Detach(manage::DetachArgs),
+    Detach(manage::flows::DetachArgs),
     /// List the flows, their slots and what is bound to them.
-    Flows(manage::FlowsArgs),
+    Flows(manage::flows::FlowsArgs),
     /// Runs and their console output.
-    Logs(manage::LogsArgs),
+    Logs(manage::runs::LogsArgs),
     /// The audit trail.
-    Audit(manage::AuditArgs),
+    Audit(manage::audit::AuditArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -73,15 +73,15 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Test(args) => run::run(&args),
         Command::Trigger(args) => trigger::run(&args),
-        Command::Login(args) => manage::login(&args),
-        Command::Pack(args) => manage::pack(&args),
-        Command::Upload(args) => manage::upload(&args),
-        Command::Publish(args) => manage::publish(&args),
-        Command::Attach(args) => manage::attach(&args),
-        Command::Detach(args) => manage::detach(&args),
-        Command::Flows(args) => manage::flows(&args),
-        Command::Logs(args) => manage::logs(&args),
-        Command::Audit(args) => manage::audit(&args),
+        Command::Login(args) => manage::login::login(&args),
+        Command::Pack(args) => manage::actions::pack(&args),
+        Command::Upload(args) => manage::actions::upload(&args),
+        Command::Publish(args) => manage::actions::publish(&args),
+        Command::Attach(args) => manage::flows::attach(&args),
+        Command::Detach(args) => manage::flows::detach(&args),
+        Command::Flows(args) => manage::flows::flows(&args),
+        Command::Logs(args) => manage::runs::logs(&args),
+        Command::Audit(args) => manage::audit::audit(&args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -145,9 +145,9 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
             args.json,
         );
     };
-    let event = read_json(event_path)?;
+    let event = cases::read_json(event_path)?;
     let config = match &args.config {
-        Some(path) => read_json(path)?,
+        Some(path) => cases::read_json(path)?,
         None => Value::Object(Map::new()),
     };
     let report = runtime.block_on(sandbox.run(RunRequest {
@@ -172,10 +172,4 @@ fn print(report: &RunReport, json: bool) {
     } else {
         output::print_report(report);
     }
-}
-
-pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }

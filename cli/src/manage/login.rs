@@ -1,0 +1,71 @@
+//! `action login`: checks a tenant token and keeps it, with the server, in
+//! the profile the other commands read.
+
+use super::{Profile, Remote, block_on, profile_path, refused};
+use crate::Status;
+use crate::output::print_json;
+use actions_proto::controlplane::v1::{self as pb, actions_client::ActionsClient};
+use anyhow::Context as _;
+use clap::Args;
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// The control plane.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// A tenant token.
+    #[arg(long)]
+    token: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Checks the token against the control plane, then keeps both in the profile.
+pub(crate) fn login(args: &LoginArgs) -> anyhow::Result<Status> {
+    let remote = Remote {
+        server: Some(args.server.clone()),
+        token: Some(args.token.clone()),
+        json: false,
+    };
+    block_on(async {
+        ActionsClient::new(remote.channel().await?)
+            .list_actions(remote.request(pb::ListActionsRequest {
+                page_size: 1,
+                page_token: String::new(),
+            })?)
+            .await
+            .map_err(refused)
+    })?;
+    let path = profile_path().context("no HOME or XDG_CONFIG_HOME to keep a profile in")?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let text = toml::to_string(&Profile {
+        server: args.server.clone(),
+        token: args.token.clone(),
+    })?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(text.as_bytes())?;
+    }
+    if args.json {
+        print_json(&json!({ "server": args.server, "profile": path }));
+    } else {
+        println!(
+            "logged in to {}; the token is kept in {} (mode 0600)",
+            args.server,
+            path.display()
+        );
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,10 @@
+//! The `action` binary, driven as a developer would drive it: one test
+//! binary, one file per topic, with what they share in `common`.
+
+mod common;
+
+mod compile;
+mod local_test;
+mod package;
+
+mod control_plane;
