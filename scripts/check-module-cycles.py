@@ -5,12 +5,12 @@ A crate's rooms (the files and folders under src/) should form layers: a
 module may use another only if that one does not use it back, directly or
 through others. Each file is mapped to its top-level module (src/a/b.rs ->
 a); a mention of `crate::x` is an edge to x (x a module) or to the crate
-root (x an item the root defines or re-exports). The root's own `use`s are
-edges from the root. Binaries' roots (main.rs, src/bin/*) are leaves: no
-module can import them.
+root (x an item the root defines). The root's own `use`s are edges from the
+root. A binary-only crate's root is its main.rs; binaries beside a library
+(main.rs, src/bin/*) are leaves: no module can import them.
 
 Usage: scripts/check-module-cycles.py [crate-dir ...] (default: every
-workspace crate with a src/lib.rs).
+crate of the repository with a src/lib.rs or src/main.rs).
 """
 
 import pathlib
@@ -24,10 +24,10 @@ REEXPORT = re.compile(r"\bpub\s+use\s+([a-z_][a-z0-9_]*)::(?:\{([^}]*)\}|([A-Za-
 ROOT_USE = re.compile(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?use\s+([a-z_][a-z0-9_]*)::", re.M)
 
 
-def top_module(src: pathlib.Path, file: pathlib.Path) -> str:
-    rel = file.relative_to(src)
-    if rel.parts == ("lib.rs",):
+def top_module(src: pathlib.Path, file: pathlib.Path, root: pathlib.Path) -> str:
+    if file == root:
         return "<root>"
+    rel = file.relative_to(src)
     name = rel.parts[0]
     return name[:-3] if name.endswith(".rs") else name
 
@@ -45,14 +45,18 @@ def mentions(text: str):
 
 def check(crate: pathlib.Path) -> list[str]:
     src = crate / "src"
-    lib = src / "lib.rs"
+    # A library's root is lib.rs; a binary-only crate's is main.rs.
+    lib = src / "lib.rs" if (src / "lib.rs").is_file() else src / "main.rs"
     if not lib.is_file():
         return []
-    modules = {
-        top_module(src, f)
-        for f in src.rglob("*.rs")
-        if f != lib and f.name != "main.rs" and "bin" not in f.relative_to(src).parts
-    }
+
+    def skipped(f: pathlib.Path) -> bool:
+        rel = f.relative_to(src)
+        # Binaries beside a library are leaves: nothing imports them.
+        return f != lib and (rel.parts == ("main.rs",) or "bin" in rel.parts)
+
+    files = [f for f in src.rglob("*.rs") if not skipped(f)]
+    modules = {top_module(src, f, lib) for f in files if f != lib}
     # `crate::Name` where the root re-exports `m::Name` is a use of m: the
     # re-export is an alias, not something the root defines.
     aliases: dict[str, str] = {}
@@ -64,11 +68,8 @@ def check(crate: pathlib.Path) -> list[str]:
                 if name:
                     aliases[name] = module
     edges: dict[str, set[str]] = {}
-    for file in src.rglob("*.rs"):
-        rel = file.relative_to(src)
-        if file.name == "main.rs" and len(rel.parts) == 1 or "bin" in rel.parts:
-            continue
-        here = top_module(src, file)
+    for file in files:
+        here = top_module(src, file, lib)
         text = file.read_text()
         found = list(mentions(text))
         if here == "<root>":
@@ -105,7 +106,8 @@ def main() -> int:
     root = pathlib.Path(__file__).resolve().parent.parent
     crates = [pathlib.Path(a) for a in sys.argv[1:]] or sorted(
         p.parent for p in root.glob("**/Cargo.toml")
-        if "target" not in p.parts and (p.parent / "src" / "lib.rs").is_file()
+        if "target" not in p.parts
+        and ((p.parent / "src" / "lib.rs").is_file() or (p.parent / "src" / "main.rs").is_file())
     )
     problems = [p for crate in crates for p in check(crate)]
     for problem in problems:
