@@ -25,7 +25,7 @@ impl TestRunsApi {
         if token.is_empty() {
             return Ok(Request::new(message));
         }
-        actions_proto::bearer::request(message, &token)
+        actions_proto::bearer::request(message, token)
             .map_err(|e| Error::Config(format!("test_runner.token: {e}")))
     }
 }
