@@ -129,44 +129,72 @@ pub fn limits_from_wire(l: &wire::Limits) -> RunLimits {
     }
 }
 
-/// A snapshot with every module loaded into the sandbox.
+/// Reads and loads one module, checking that its hash is its name.
+fn load_module(sandbox: &Sandbox, dir: &Path, sha256: &str) -> Result<ActionModule, RunnerError> {
+    let path = dir.join(format!("{sha256}.wasm"));
+    let wasm = std::fs::read(&path)
+        .map_err(|e| RunnerError::InvalidModule(format!("reading {}: {e}", path.display())))?;
+    let module = sandbox.load(&wasm)?;
+    if module.sha256() != sha256 {
+        return Err(RunnerError::InvalidModule(format!(
+            "{} has sha256 {}, not the {sha256} its name says",
+            path.display(),
+            module.sha256(),
+        )));
+    }
+    Ok(module)
+}
+
+/// A snapshot with its modules loaded into the sandbox. A module that does
+/// not load (missing, not an Action, made for another plugin) fails only
+/// the bindings that use it, each as its policy says: one tenant's broken
+/// module never keeps another tenant's flows from being served.
 pub struct LoadedFlows {
     /// The snapshot.
     pub snapshot: FlowSnapshot,
     modules: HashMap<String, ActionModule>,
+    /// Modules that did not load, with why.
+    failed: HashMap<String, String>,
 }
 
 impl LoadedFlows {
     /// Loads every module the snapshot names from `modules_dir/<sha256>.wasm`,
-    /// checking that each file's hash is its name.
-    pub fn load(
-        snapshot: FlowSnapshot,
-        sandbox: &Sandbox,
-        modules_dir: &Path,
-    ) -> Result<Self, RunnerError> {
+    /// checking that each file's hash is its name. Never fails as a whole:
+    /// see [`LoadedFlows::load_failures`].
+    pub fn load(snapshot: FlowSnapshot, sandbox: &Sandbox, modules_dir: &Path) -> Self {
         let mut modules = HashMap::new();
-        for tenant in snapshot.tenants.values() {
-            for binding in tenant.slots.values().flatten() {
-                if modules.contains_key(&binding.module_sha256) {
+        let mut failed = HashMap::new();
+        for (tenant, flows) in &snapshot.tenants {
+            for binding in flows.slots.values().flatten() {
+                let sha256 = &binding.module_sha256;
+                if modules.contains_key(sha256) {
                     continue;
                 }
-                let path = modules_dir.join(format!("{}.wasm", binding.module_sha256));
-                let wasm = std::fs::read(&path).map_err(|e| {
-                    RunnerError::InvalidModule(format!("reading {}: {e}", path.display()))
-                })?;
-                let module = sandbox.load(&wasm)?;
-                if module.sha256() != binding.module_sha256 {
-                    return Err(RunnerError::InvalidModule(format!(
-                        "{} has sha256 {}, not the {} its name says",
-                        path.display(),
-                        module.sha256(),
-                        binding.module_sha256
-                    )));
+                if let Some(error) = failed.get(sha256) {
+                    tracing::warn!(tenant, binding = %binding.id, sha256, %error, "a binding's module did not load; the binding fails as its policy says");
+                    continue;
                 }
-                modules.insert(binding.module_sha256.clone(), module);
+                match load_module(sandbox, modules_dir, sha256) {
+                    Ok(module) => {
+                        modules.insert(sha256.clone(), module);
+                    }
+                    Err(error) => {
+                        tracing::warn!(tenant, binding = %binding.id, sha256, %error, "a binding's module did not load; the binding fails as its policy says");
+                        failed.insert(sha256.clone(), error.to_string());
+                    }
+                }
             }
         }
-        Ok(Self { snapshot, modules })
+        Self {
+            snapshot,
+            modules,
+            failed,
+        }
+    }
+
+    /// The modules that did not load, by hash, with why.
+    pub fn load_failures(&self) -> &HashMap<String, String> {
+        &self.failed
     }
 
     /// The bindings of a tenant's slot, or `None` for an unknown tenant.

@@ -59,7 +59,7 @@ impl RunnerState {
                 ));
             }
         };
-        let flows = LoadedFlows::load(snapshot, &sandbox, &settings.modules_dir)?;
+        let flows = LoadedFlows::load(snapshot, &sandbox, &settings.modules_dir);
         std::fs::create_dir_all(&settings.modules_dir).map_err(|e| {
             RunnerError::Config(format!("creating {}: {e}", settings.modules_dir.display()))
         })?;
@@ -99,7 +99,7 @@ impl RunnerState {
     /// Loads every module of `snapshot` and serves it from the next call on.
     /// Blocking: call it from a blocking thread.
     pub fn install(&self, snapshot: FlowSnapshot) -> Result<(), RunnerError> {
-        let flows = LoadedFlows::load(snapshot, &self.sandbox, &self.settings.modules_dir)?;
+        let flows = LoadedFlows::load(snapshot, &self.sandbox, &self.settings.modules_dir);
         match self.flows.write() {
             Ok(mut current) => *current = Arc::new(flows),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(flows),

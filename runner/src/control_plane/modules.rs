@@ -9,6 +9,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Fetches every module the snapshot names that the modules folder lacks.
+/// A module the control plane does not have, or sends with the wrong hash,
+/// is skipped (its bindings fail as their policy says, see
+/// `LoadedFlows::load`): it must not hold back every other tenant's flows.
+/// Losing the link is an error: the update is retried.
 pub async fn fetch_missing(
     client: &mut SyncClient,
     snapshot: &FlowSnapshot,
@@ -21,7 +25,13 @@ pub async fn fetch_missing(
         .map(|b| b.module_sha256.as_str())
         .collect();
     for sha256 in wanted {
-        fetch(client, sha256, dir).await?;
+        match fetch(client, sha256, dir).await {
+            Ok(()) => {}
+            Err(SyncError::Invalid(error)) => {
+                tracing::warn!(sha256, %error, "a module could not be fetched; the bindings using it fail as their policy says");
+            }
+            Err(transport) => return Err(transport),
+        }
     }
     Ok(())
 }
@@ -37,7 +47,14 @@ pub async fn fetch(client: &mut SyncClient, sha256: &str, dir: &Path) -> Result<
         .fetch_module(FetchModuleRequest {
             sha256: sha256.to_owned(),
         })
-        .await?
+        .await
+        .map_err(|status| match status.code() {
+            // An answer about this module, not about the link.
+            tonic::Code::NotFound => {
+                SyncError::Invalid(format!("module {sha256}: {}", status.message()))
+            }
+            _ => status.into(),
+        })?
         .into_inner();
     let actual = hex::encode(Sha256::digest(&module.wasm));
     if actual != sha256 {

@@ -288,3 +288,45 @@ async fn two_runners_share_one_machine_and_the_load() {
     first.stop().await;
     second.stop().await;
 }
+
+/// One tenant's module that does not load (here: not an Action at all)
+/// fails that tenant's binding as its policy says; the runner starts, and
+/// every other tenant is served as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_that_does_not_load_fails_only_its_own_binding() {
+    use sha2::{Digest, Sha256};
+    let runner = Runner::start(
+        |m| {
+            let garbage = b"not an Action module".as_slice();
+            let broken = hex::encode(Sha256::digest(garbage));
+            std::fs::write(m.join(format!("{broken}.wasm")), garbage).expect("write");
+            json!({ "tenants": {
+                "acme": { "slots": { "login.post-login": [binding("broken", "broken", &broken, json!({}), false, json!({}))] } },
+                "globex": { "slots": { "login.post-login": [binding("fine", "custom-claim", &starter(m, "custom-claim"), json!({}), false, json!({}))] } }
+            } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let mut client = runner.client().await;
+    let healthy = execute(
+        &mut client,
+        "globex",
+        "login.post-login",
+        event("ada@example.com", Some("gold")),
+    )
+    .await;
+    assert_eq!(healthy.decision, Decision::Allow as i32);
+    assert_eq!(claims(&healthy)["https://example.com/tier"], "gold");
+    let broken = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("ada@example.com", None),
+    )
+    .await;
+    assert_eq!(broken.decision, Decision::Deny as i32, "fails closed");
+    assert_eq!(broken.bindings[0].outcome(), Outcome::HostError);
+    runner.stop().await;
+}
