@@ -170,19 +170,21 @@ impl LoadedFlows {
                 if modules.contains_key(sha256) {
                     continue;
                 }
-                if let Some(error) = failed.get(sha256) {
-                    tracing::warn!(tenant, binding = %binding.id, sha256, %error, "a binding's module did not load; the binding fails as its policy says");
-                    continue;
-                }
-                match load_module(sandbox, modules_dir, sha256) {
-                    Ok(module) => {
-                        modules.insert(sha256.clone(), module);
-                    }
-                    Err(error) => {
-                        tracing::warn!(tenant, binding = %binding.id, sha256, %error, "a binding's module did not load; the binding fails as its policy says");
-                        failed.insert(sha256.clone(), error.to_string());
-                    }
-                }
+                let error = match failed.get(sha256) {
+                    Some(error) => String::clone(error),
+                    None => match load_module(sandbox, modules_dir, sha256) {
+                        Ok(module) => {
+                            modules.insert(sha256.clone(), module);
+                            continue;
+                        }
+                        Err(error) => {
+                            let error = error.to_string();
+                            failed.insert(sha256.clone(), error.clone());
+                            error
+                        }
+                    },
+                };
+                tracing::warn!(tenant, binding = %binding.id, sha256, %error, "a binding's module did not load; the binding fails as its policy says");
             }
         }
         Self {

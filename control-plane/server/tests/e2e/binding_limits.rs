@@ -2,15 +2,13 @@
 //! operator's ceilings, and applied by the runner it sends them to.
 
 use crate::harness::{Harness, auth};
+use crate::scenarios::{LOGIN, POST_LOGIN, audit_events, login_event};
 use actions_proto::controlplane::v1 as pb;
 use actions_proto::limits::CEILINGS;
 use actions_proto::runner::v1::{Decision, ExecuteResponse, Limits, Outcome};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tonic::Code;
-
-const LOGIN: &str = "login.pre-credential-check";
-const POST_LOGIN: &str = "login.post-login";
 
 /// About 80 million units of fuel (default limit: 2 billion), a few ms.
 const SPIN: &str = "export async function execute(event, api) {
@@ -32,11 +30,6 @@ const STARVED: Limits = Limits {
     fetch_response_bytes: 0,
     fetch_timeout_ms: 0,
 };
-
-fn login_event() -> String {
-    json!({ "user": { "id": "u1", "email": "a@b.c", "app_metadata": {} }, "request": {}, "client": {}, "connection": {} })
-        .to_string()
-}
 
 async fn attach(
     h: &Harness,
@@ -88,21 +81,8 @@ async fn listed(h: &Harness, token: &str, id: &str) -> pb::SlotBinding {
 
 /// The details of the newest audit event of `kind` about `subject`.
 async fn audited(h: &Harness, token: &str, kind: &str, subject: &str) -> Value {
-    let events = h
-        .audit()
-        .list_audit_events(auth(
-            pb::ListAuditEventsRequest {
-                kind: kind.into(),
-                page_size: 500,
-                page_token: String::new(),
-            },
-            token,
-        ))
+    let event = audit_events(h, token, kind)
         .await
-        .expect("list audit events")
-        .into_inner()
-        .events;
-    let event = events
         .into_iter()
         .filter(|e| e.subject == subject)
         .max_by_key(|e| e.seq)
@@ -120,7 +100,7 @@ async fn execute_until(
 ) -> ExecuteResponse {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let answer = h.execute("acme", trigger, &login_event()).await;
+        let answer = h.execute("acme", trigger, &login_event("a@b.c")).await;
         if let Ok(response) = &answer
             && response.bindings.len() == 1
             && response.bindings[0].binding_id == binding

@@ -33,7 +33,7 @@ pub enum Db {
 /// The PostgreSQL server tests make their databases on, e.g.
 /// `postgres://postgres@127.0.0.1:5432`. Without it the PostgreSQL tests
 /// say they were skipped, unless `ACTIONS_REQUIRE_POSTGRES=1`, which CI sets.
-fn postgres_server() -> Option<String> {
+pub fn postgres_server() -> Option<String> {
     let url = std::env::var("ACTIONS_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -44,13 +44,13 @@ fn postgres_server() -> Option<String> {
 }
 
 /// A database of one test's own, dropped when the test ends (even by panic).
-struct PostgresDatabase {
+pub struct PostgresDatabase {
     server: String,
     name: String,
 }
 
 impl PostgresDatabase {
-    async fn create(server: &str) -> Self {
+    pub async fn create(server: &str) -> Self {
         let mut bytes = [0u8; 6];
         getrandom::fill(&mut bytes).expect("random");
         let name = format!("actions_test_{}", hex::encode(bytes));
@@ -67,7 +67,7 @@ impl PostgresDatabase {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("{}/{}", self.server, self.name)
     }
 }

@@ -8,14 +8,13 @@
 //! so each makes its own database (a SQLite file, or a PostgreSQL database
 //! of its own, dropped after it) and calls the services in-process.
 
-use crate::harness::Db;
+use crate::harness::{Db, PostgresDatabase, postgres_server};
 use actions_control_plane::auth::{Secrets, secret_sha256};
 use actions_control_plane::store::{NewBinding, NewVersion, Store};
 use actions_control_plane::{ControlPlane, api::ActionsApi};
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
 use actions_test_support::{auth, cache_dir};
 use sha2::{Digest as _, Sha256};
-use sqlx::Connection as _;
 use std::sync::Arc;
 
 const POST_LOGIN: &str = "login.post-login";
@@ -59,8 +58,8 @@ on_both_databases!(
 struct Database {
     store: Store,
     _dir: tempfile::TempDir,
-    /// The PostgreSQL server and the database's name, dropped with it.
-    postgres: Option<(String, String)>,
+    /// Dropped with the test.
+    _postgres: Option<PostgresDatabase>,
 }
 
 impl Database {
@@ -72,63 +71,20 @@ impl Database {
                 None,
             ),
             Db::Postgres => {
-                let server = std::env::var("ACTIONS_TEST_POSTGRES_URL")
-                    .ok()
-                    .filter(|u| !u.is_empty());
-                let Some(server) = server else {
-                    assert!(
-                        !std::env::var("ACTIONS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1"),
-                        "ACTIONS_REQUIRE_POSTGRES=1 but ACTIONS_TEST_POSTGRES_URL is not set"
-                    );
+                let Some(server) = postgres_server() else {
                     eprintln!("skipped: set ACTIONS_TEST_POSTGRES_URL to run this on PostgreSQL");
                     return None;
                 };
-                let mut bytes = [0u8; 6];
-                getrandom::fill(&mut bytes).expect("random");
-                let name = format!("actions_test_{}", hex::encode(bytes));
-                let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-                    .await
-                    .expect("connect to the PostgreSQL server");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create the test database");
-                (format!("{server}/{name}"), Some((server, name)))
+                let database = PostgresDatabase::create(&server).await;
+                (database.url(), Some(database))
             }
         };
         let store = Store::connect(&url).await.expect("connect and migrate");
         Some(Self {
             store,
             _dir: dir,
-            postgres,
+            _postgres: postgres,
         })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs inside the test's runtime: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                if let Ok(mut admin) =
-                    sqlx::PgConnection::connect(&format!("{server}/postgres")).await
-                {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }
 

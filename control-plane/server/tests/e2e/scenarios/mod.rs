@@ -185,7 +185,7 @@ async fn runs_when(
     }
 }
 
-async fn audit_events(h: &Harness, token: &str, kind: &str) -> Vec<pb::AuditEvent> {
+pub(crate) async fn audit_events(h: &Harness, token: &str, kind: &str) -> Vec<pb::AuditEvent> {
     h.audit()
         .list_audit_events(auth(
             pb::ListAuditEventsRequest {
@@ -201,11 +201,11 @@ async fn audit_events(h: &Harness, token: &str, kind: &str) -> Vec<pb::AuditEven
         .events
 }
 
-const LOGIN: &str = "login.pre-credential-check";
-const POST_LOGIN: &str = "login.post-login";
+pub(crate) const LOGIN: &str = "login.pre-credential-check";
+pub(crate) const POST_LOGIN: &str = "login.post-login";
 const POST_CREATE: &str = "registration.post-create";
 
-fn login_event(email: &str) -> String {
+pub(crate) fn login_event(email: &str) -> String {
     json!({ "user": { "id": "u1", "email": email, "app_metadata": {} }, "request": {}, "client": {}, "connection": {} })
         .to_string()
 }
