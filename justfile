@@ -19,14 +19,26 @@ build:
 test: plugin-check lint
     ACTIONS_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh) ACTIONS_REQUIRE_POSTGRES=1 \
         cargo test --locked --release --workspace
+    just console-test
+
+# Build the admin console into console/dist (npm ci from the lockfile, then Vite), when its inputs changed.
+console:
+    scripts/build-console.sh
+
+# The console's unit tests, then its browser suite: Playwright driving Debian's chromium against the
+# embedded default started by the suite (screenshots of every step in console/test-results/).
+console-test: console
+    cargo build --locked --release -p actions-standalone -p actions-cli
+    cd console && npx vitest run
+    cd console && CHROMIUM=$(../scripts/ensure-chromium.sh) CARGO_TARGET_DIR={{target}} npx playwright test
 
 # Start the control plane and one runner in one process, on SQLite in data/, with a demo tenant whose
 # starters are published and attached (Ctrl-C stops it).
-demo: build
+demo: build console
     {{target}}/release/actions-standalone --demo
 
 # The same, without the demo tenant.
-serve: build
+serve: build console
     {{target}}/release/actions-standalone
 
 # The CLI walk-through: compile the starters and run them against their events in the sandbox.

@@ -6,6 +6,7 @@
 //!   receives from them (run records).
 //! - [`catalog`]: the flows and trigger slots both sides agree on.
 //! - [`bearer`]: the token header every API takes.
+//! - [`details`]: typed details on error statuses (where a source fails).
 //! - [`record`]: run records, and reading those of an older shape.
 //! - [`limits`]: per-binding limits: defaults, default ceilings, the check.
 //! - `serving` (feature `server`): what every Actions gRPC server sets up.
@@ -14,6 +15,7 @@
 
 pub mod bearer;
 pub mod catalog;
+pub mod details;
 pub mod limits;
 pub mod manifest;
 pub mod record;

@@ -3,6 +3,7 @@
 //! accepted connection. The runner and the control plane add their services
 //! to the [`tonic::transport::server::Router`] this starts.
 
+use tonic::service::Routes;
 use tonic::transport::server::Router;
 
 /// The server could not be set up.
@@ -19,8 +20,12 @@ pub struct ServerBase {
     pub router: Router,
 }
 
-/// A tonic server carrying health and reflection.
-pub fn server_base(builder: tonic::transport::Server) -> Result<ServerBase, ServingError> {
+/// A tonic server carrying health and reflection, on `routes` (what answers
+/// requests no gRPC service takes: `Routes::default()` for none).
+pub fn server_base(
+    builder: tonic::transport::Server,
+    routes: Routes,
+) -> Result<ServerBase, ServingError> {
     let mut builder = builder;
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
@@ -28,7 +33,10 @@ pub fn server_base(builder: tonic::transport::Server) -> Result<ServerBase, Serv
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServingError(format!("reflection: {e}")))?;
-    let router = builder.add_service(health_service).add_service(reflection);
+    let router = builder
+        .add_routes(routes)
+        .add_service(health_service)
+        .add_service(reflection);
     Ok(ServerBase { health, router })
 }
 

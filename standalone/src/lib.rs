@@ -52,6 +52,8 @@ pub struct Options {
     pub demo: bool,
     /// The starters the demo loads.
     pub starters: PathBuf,
+    /// The admin console's built files, served on the control plane's port.
+    pub console_dir: Option<PathBuf>,
 }
 
 /// Generated on first start; kept so that tokens survive restarts.
@@ -167,7 +169,8 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
             token: secrets.runner_token.clone(),
         }),
     )
-    .await?;
+    .await?
+    .with_console(options.console_dir.clone());
 
     let mut runner_settings = RunnerSettings::new(data.join("modules"));
     runner_settings.listen = runner_address.to_string();

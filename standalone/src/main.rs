@@ -33,6 +33,10 @@ struct Args {
     /// The starters the demo loads.
     #[arg(long, default_value = "examples/starters")]
     starters: PathBuf,
+    /// The admin console's built files (`./dev console` builds them), served
+    /// on the control plane's port; not served when the folder is missing.
+    #[arg(long, env = "ACTIONS_CONSOLE_DIR", default_value = "console/dist")]
+    console_dir: PathBuf,
 }
 
 #[tokio::main]
@@ -40,21 +44,36 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = actions_telemetry::init("actions-standalone")
         .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
+    let console = console_dir(&args.console_dir);
     let running = actions_standalone::start(&Options {
         data_dir: args.data_dir.clone(),
         control_plane_listen: args.control_plane_listen.clone(),
         runner_listen: args.runner_listen.clone(),
         demo: args.demo,
         starters: args.starters.clone(),
+        console_dir: console.clone(),
     })
     .await?;
-    print_welcome(&args, &running);
+    print_welcome(&args, &running, console.is_some());
     actions_telemetry::shutdown_signal().await;
     running.stop().await?;
     Ok(())
 }
 
-fn print_welcome(args: &Args, running: &Running) {
+/// The console's folder when it holds a build; else why not, on stderr.
+fn console_dir(dir: &Path) -> Option<PathBuf> {
+    if dir.join("index.html").is_file() {
+        Some(dir.to_path_buf())
+    } else {
+        eprintln!(
+            "note: no admin console: {} has no index.html (build it with `./dev console`)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn print_welcome(args: &Args, running: &Running, console: bool) {
     let (data, cp, runner, secrets): (&Path, _, _, _) = (
         &running.data,
         running.control_plane,
@@ -65,6 +84,9 @@ fn print_welcome(args: &Args, running: &Running) {
     println!("Actions is running (data in {}):", data.display());
     println!("  control plane  http://{cp}   (management API, RunnerSync; reflection on)");
     println!("  runner         http://{runner}   (execution API)");
+    if console {
+        println!("  admin console  http://{cp}/   (sign in with a tenant or the operator token)");
+    }
     println!("Tokens (also in {}):", data.join("secrets.toml").display());
     println!("  operator  {}", secrets.operator_token);
     println!("  runner    {}", secrets.runner_token);

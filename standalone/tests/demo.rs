@@ -19,6 +19,7 @@ fn options(data: &Path, starters: &Path) -> Options {
         runner_listen: "127.0.0.1:0".into(),
         demo: true,
         starters: starters.to_owned(),
+        console_dir: None,
     }
 }
 

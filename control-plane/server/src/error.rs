@@ -1,6 +1,8 @@
 //! The control plane's one error type, and the one place it becomes a gRPC status.
 
 use actions_compiler::CompileError;
+use actions_proto::controlplane::v1::SourceProblem;
+use actions_proto::details::with_source_problem;
 use actions_proto::limits::OverCeiling;
 use actions_proto::manifest::ManifestError;
 use tonic::{Code, Status};
@@ -91,6 +93,22 @@ impl From<Error> for Status {
             Error::Database(_) if code == Code::Unavailable => Some("the database"),
             _ => None,
         };
+        if let Error::Compile(compile) = &error
+            && let Some(at) = compile.location()
+            && code == Code::InvalidArgument
+        {
+            let text = compile.to_string();
+            let problem = SourceProblem {
+                file: at.file.clone(),
+                line: at.line,
+                column: at.column,
+                message: text
+                    .strip_prefix(&format!("{at}: "))
+                    .unwrap_or(&text)
+                    .to_owned(),
+            };
+            return with_source_problem(code, error.to_string(), problem);
+        }
         if code != Code::Internal && unavailable.is_none() {
             return Status::new(code, error.to_string());
         }

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 mod error;
 pub mod package;
 pub mod rules;

@@ -29,12 +29,15 @@ fn main() -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(run(settings))
 }
 
-/// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_DATABASE_URL`,
+/// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_CONSOLE_DIR`, `ACTIONS_DATABASE_URL`,
 /// `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN` over the file.
 fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if let Some(listen) = from_env("ACTIONS_CONTROL_PLANE_LISTEN") {
         settings.listen = listen;
+    }
+    if let Some(dir) = from_env("ACTIONS_CONSOLE_DIR") {
+        settings.console_dir = Some(dir.into());
     }
     if let Some(url) = from_env("ACTIONS_DATABASE_URL") {
         settings.database_url = url;
@@ -68,11 +71,16 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
         settings.test_runner.as_ref(),
     )
     .await?
-    .with_binding_ceilings(settings.binding_ceilings.limits()?);
+    .with_binding_ceilings(settings.binding_ceilings.limits()?)
+    .with_console(settings.console_dir.clone());
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "control plane listening");
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "control plane listening");
+    if settings.console_dir.is_some() {
+        println!("admin console: http://{address}/");
+    }
     api::serve(Arc::new(cp), listener, actions_telemetry::shutdown_signal()).await?;
     tracing::info!("control plane stopped");
     Ok(())

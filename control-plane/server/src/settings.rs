@@ -105,6 +105,10 @@ pub struct ControlPlaneSettings {
     /// The most a binding may ask for.
     #[serde(default)]
     pub binding_ceilings: BindingCeilings,
+    /// The admin console's built files (`console/dist`), served beside the
+    /// gRPC services on the same port; absent: no console.
+    #[serde(default)]
+    pub console_dir: Option<PathBuf>,
 }
 
 fn default_listen() -> String {
@@ -125,6 +129,7 @@ impl Default for ControlPlaneSettings {
             cache_dir: None,
             test_runner: None,
             binding_ceilings: BindingCeilings::default(),
+            console_dir: None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct ControlPlane {
     pub secrets: Secrets,
     test_runner: Option<(ExecutionClient<Channel>, String)>,
     binding_ceilings: Limits,
+    console_dir: Option<std::path::PathBuf>,
 }
 
 impl ControlPlane {
@@ -52,6 +53,7 @@ impl ControlPlane {
             secrets,
             test_runner,
             binding_ceilings: CEILINGS,
+            console_dir: None,
         })
     }
 
@@ -60,6 +62,18 @@ impl ControlPlane {
     pub fn with_binding_ceilings(mut self, ceilings: Limits) -> Self {
         self.binding_ceilings = ceilings;
         self
+    }
+
+    /// Serves the admin console's built files from `dir` beside the gRPC
+    /// services (see [`crate::console`]).
+    pub fn with_console(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.console_dir = dir;
+        self
+    }
+
+    /// Where the console's files are, if it is served.
+    pub fn console_dir(&self) -> Option<&std::path::Path> {
+        self.console_dir.as_deref()
     }
 
     /// Refuses limits above the operator's ceilings, naming each one.

@@ -20,8 +20,11 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunnerError> {
-    let base = server_base(tonic::transport::Server::builder())
-        .map_err(|e| RunnerError::Config(e.to_string()))?;
+    let base = server_base(
+        tonic::transport::Server::builder(),
+        tonic::service::Routes::default(),
+    )
+    .map_err(|e| RunnerError::Config(e.to_string()))?;
     base.health
         .set_serving::<ExecutionServer<ExecutionService>>()
         .await;

@@ -50,7 +50,7 @@ fn check_version(text: &str) -> Result<Option<semver::Version>, Error> {
         .map_err(|e| Error::Invalid(format!("version {text:?} is not semver (like 1.4.2): {e}")))
 }
 
-fn source_package(source: Option<pb::Source>) -> Result<SourcePackage, Error> {
+pub(super) fn source_package(source: Option<pb::Source>) -> Result<SourcePackage, Error> {
     let source = source.ok_or_else(|| Error::Invalid("source is missing".into()))?;
     if source.files.is_empty() {
         return Err(Error::Invalid("source has no files".into()));

@@ -46,6 +46,11 @@ impl Flows for FlowsApi {
                     .map(|trigger| pb::TriggerSlot {
                         trigger: trigger.as_str().into(),
                         description: trigger.description().into(),
+                        methods: trigger
+                            .allowed_methods()
+                            .into_iter()
+                            .map(String::from)
+                            .collect(),
                         bindings: bindings
                             .iter()
                             .filter(|b| b.trigger_name == trigger.as_str())

@@ -15,6 +15,7 @@ pub use runner_sync::RunnerSyncApi;
 pub use tenants::{OPERATOR, TenantsApi};
 pub use test_runs::TestRunsApi;
 
+use crate::console::with_grpc_web;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{
     actions_server::ActionsServer, audit_server::AuditServer, flows_server::FlowsServer,
@@ -57,12 +58,8 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let base = actions_proto::serving::server_base(tonic::transport::Server::builder())
-        .map_err(|e| Error::Config(e.to_string()))?;
-    base.health.set_serving::<ActionsServer<ActionsApi>>().await;
-    base.health
-        .set_serving::<RunnerSyncServer<RunnerSyncApi>>()
-        .await;
+    // HTTP/1.1 for the console in a browser (its files and gRPC-Web); HTTP/2
+    // gRPC clients (the CLI, runners, auth backends) are served as before.
     macro_rules! sized {
         ($server:expr) => {
             $server
@@ -70,18 +67,44 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_RESPONSE_BYTES)
         };
     }
-    base.router
-        .add_service(sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(TestsServer::new(TestRunsApi::new(Arc::clone(&cp)))))
-        .add_service(sized!(AuditServer::new(AuditApi::new(
+    let mut router = crate::console::router(cp.console_dir());
+    router = with_grpc_web(
+        router,
+        sized!(TenantsServer::new(TenantsApi::new(Arc::clone(&cp)))),
+    );
+    router = with_grpc_web(
+        router,
+        sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))),
+    );
+    router = with_grpc_web(
+        router,
+        sized!(FlowsServer::new(FlowsApi::new(Arc::clone(&cp)))),
+    );
+    router = with_grpc_web(
+        router,
+        sized!(TestsServer::new(TestRunsApi::new(Arc::clone(&cp)))),
+    );
+    router = with_grpc_web(
+        router,
+        sized!(AuditServer::new(AuditApi::new(
             Arc::clone(&cp),
             stopped.clone()
-        ))))
-        .add_service(sized!(RunnerSyncServer::new(RunnerSyncApi::new(
-            cp, stopped
-        ))))
+        ))),
+    );
+    // Runners speak gRPC only.
+    let routes = tonic::service::Routes::from(router).add_service(sized!(RunnerSyncServer::new(
+        RunnerSyncApi::new(cp, stopped)
+    )));
+    let base = actions_proto::serving::server_base(
+        tonic::transport::Server::builder().accept_http1(true),
+        routes,
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    base.health.set_serving::<ActionsServer<ActionsApi>>().await;
+    base.health
+        .set_serving::<RunnerSyncServer<RunnerSyncApi>>()
+        .await;
+    base.router
         .serve_with_incoming_shutdown(actions_proto::serving::incoming_nodelay(listener), shutdown)
         .await
         .map_err(|e| Error::Config(format!("serving: {e}")))

@@ -3,6 +3,8 @@
 
 use super::convert;
 use crate::rules::{check_binding, check_trigger};
+use crate::schema::ConfigSchema;
+use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
@@ -83,6 +85,52 @@ impl Tests for TestRunsApi {
                 event_json: r.event_json,
                 config_json: config,
                 module_sha256: version.module_sha256,
+            })?)
+            .await
+            .map_err(from_runner)?;
+        Ok(answer)
+    }
+
+    async fn test_source(
+        &self,
+        request: Request<pb::TestSourceRequest>,
+    ) -> Result<Response<run::ExecuteResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let r = request.into_inner();
+        let trigger = check_trigger("trigger", &r.trigger)?;
+        parse_event(&r.event_json)?;
+        let (config_schema, _) = ConfigSchema::parse(&r.config_schema_json)?;
+        let package = super::actions::source_package(r.source)?;
+        let compiled = self.cp.compile(package).await?;
+        // What a saved version made for this trigger would be, so that the
+        // config is checked by the same rule as every other test run.
+        let unsaved = StoredVersion {
+            slug: "(unsaved source)".into(),
+            version: "0.0.0".into(),
+            major: 0,
+            triggers: serde_json::json!([trigger.as_str()]).to_string(),
+            config_schema,
+            module_sha256: compiled.sha256.clone(),
+            created_at_ms: 0,
+            created_by: caller.actor.clone(),
+            published_at_ms: 0,
+            live: 0,
+            plugin_id: compiled.plugin_id.clone(),
+            wasm_bytes: compiled.wasm.len() as i64,
+        };
+        let config = check_binding(&unsaved, trigger.as_str(), &r.config_json)?;
+        self.cp
+            .store
+            .put_module(&compiled.sha256, &compiled.plugin_id, compiled.wasm)
+            .await?;
+        let (mut runner, _) = self.cp.test_runner()?;
+        let answer = runner
+            .execute_action(self.authorised(run::ExecuteActionRequest {
+                tenant: caller.tenant,
+                trigger: trigger.as_str().into(),
+                event_json: r.event_json,
+                config_json: config,
+                module_sha256: compiled.sha256,
             })?)
             .await
             .map_err(from_runner)?;

@@ -493,6 +493,27 @@ impl Store {
         Ok(deleted as u32)
     }
 
+    /// Keeps a compiled module that belongs to no version (a test run of an
+    /// unsaved source), so that a runner can fetch it by its hash.
+    pub async fn put_module(
+        &self,
+        sha256: &str,
+        plugin_id: &str,
+        wasm: Vec<u8>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO modules (sha256, plugin_id, wasm, created_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(sha256)
+        .bind(plugin_id)
+        .bind(wasm)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// A module by content hash (runners only: modules are shared by content).
     pub async fn module(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, Error> {
         Ok(

@@ -98,12 +98,25 @@ impl Drop for PostgresDatabase {
     }
 }
 
+/// What the console's build would be, for the control plane to serve.
+pub const CONSOLE_INDEX: &str = "<!doctype html><title>Actions console (test build)</title>";
+
+fn console_files(data: &std::path::Path) -> std::path::PathBuf {
+    let dir = data.join("console");
+    std::fs::create_dir_all(dir.join("assets")).expect("console dir");
+    std::fs::write(dir.join("index.html"), CONSOLE_INDEX).expect("index.html");
+    std::fs::write(dir.join("assets/app.js"), "console.log('app');").expect("app.js");
+    dir
+}
+
 pub struct Harness {
     pub cp: Channel,
     pub runner: Channel,
     /// Where webhooks go: an HTTP server on loopback that keeps them.
     pub webhooks: LoopbackHttp,
     pub webhook_url: String,
+    /// The control plane's address: gRPC, gRPC-Web and the console's files.
+    pub cp_address: std::net::SocketAddr,
     stop_control_plane: tokio::sync::watch::Sender<bool>,
     stop_runner: tokio::sync::watch::Sender<bool>,
     control_plane_task: tokio::task::JoinHandle<()>,
@@ -159,7 +172,8 @@ impl Harness {
             }),
         )
         .await
-        .expect("control plane");
+        .expect("control plane")
+        .with_console(Some(console_files(data.path())));
         let modules = data.path().join("modules");
         std::fs::create_dir_all(&modules).expect("modules dir");
         let mut settings = RunnerSettings::new(modules);
@@ -206,6 +220,7 @@ impl Harness {
             runner: connect(runner_address).await,
             webhooks,
             webhook_url,
+            cp_address,
             stop_control_plane,
             stop_runner,
             control_plane_task,

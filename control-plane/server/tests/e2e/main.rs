@@ -52,6 +52,8 @@ on_both_databases!(
     packages_upload_and_hostile_archives_are_refused,
     bad_input_leaves_the_store_exactly_as_it_was,
     binding_limits_are_kept_checked_and_applied,
+    the_console_and_grpc_web_share_the_control_planes_port,
+    unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located,
 );
 
 /// Faults that only a server database can have.

@@ -6,6 +6,7 @@
 mod bad_input;
 mod bindings;
 mod config_schemas;
+mod console_api;
 mod database_faults;
 mod guide_patterns;
 mod packages;
@@ -16,6 +17,10 @@ mod versions;
 pub use bad_input::bad_input_leaves_the_store_exactly_as_it_was;
 pub use bindings::bindings_move_change_and_detach;
 pub use config_schemas::a_schema_breaking_publish_is_refused;
+pub use console_api::{
+    the_console_and_grpc_web_share_the_control_planes_port,
+    unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located,
+};
 pub use database_faults::the_database_going_away_is_clear_and_loses_nothing;
 pub use guide_patterns::the_product_guides_patterns_end_to_end;
 pub use packages::packages_upload_and_hostile_archives_are_refused;

@@ -1,0 +1,298 @@
+// The guide's walk through the in-console editor, click by click, in a real
+// browser against the real service. Each step leaves a screenshot in
+// test-results/artifacts/screenshots.
+import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { server } from './server';
+import { fileURLToPath } from 'node:url';
+
+const __dirname = fileURLToPath(new URL('.', import.meta.url));
+
+test.describe.configure({ mode: 'serial' });
+
+const shots = join(__dirname, '..', 'test-results', 'screenshots');
+const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+let tenantToken = '';
+
+async function signIn(page: Page, token: string) {
+  await page.goto(server().baseURL);
+  await page.getByLabel('Token', { exact: true }).fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Replaces the whole text of the code editor (Monaco) with `text`, pasted
+ * as a user would: typed, it would get Monaco's auto-closed brackets.
+ */
+async function setCode(page: Page, text: string) {
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  const editor = page.getByTestId('code-editor');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('ControlOrMeta+V');
+  await expect(editor).toContainText(text.split('\n')[0].slice(0, 30));
+}
+
+test('nothing is loaded from the network but the console itself', async ({ page }) => {
+  const elsewhere: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server().baseURL) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) elsewhere.push(r.url());
+  });
+  await signIn(page, server().operatorToken);
+  await expect(page.getByRole('heading', { name: 'Tenants' })).toBeVisible();
+  expect(elsewhere).toEqual([]);
+});
+
+test('a wrong token is refused with a reason', async ({ page }) => {
+  await signIn(page, 'not-a-token');
+  await expect(page.getByRole('alert')).toContainText('not accepted');
+});
+
+test('the operator creates a tenant and a token whose secret is shown once', async ({ page }) => {
+  await signIn(page, server().operatorToken);
+  await page.getByLabel('Tenant name').fill('Acme Corp');
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await expect(page.getByRole('button', { name: /Acme Corp/ })).toBeVisible();
+  await page.getByLabel('Token name').fill('console');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = page.getByLabel('New token secret');
+  await expect(secret).not.toHaveValue('');
+  tenantToken = await secret.inputValue();
+  await shot(page, '01-tenant-token');
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  await expect(page.getByLabel('New token secret')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+});
+
+test('New action from the Custom claim starter: metadata, Test tab, Save publishes', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Actions' }).click();
+  await expect(page.getByText('No Actions yet')).toBeVisible();
+  await page.getByRole('button', { name: 'New action' }).click();
+  await expect(page.getByRole('button', { name: /Empty/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /Domain allowlist/ })).toBeVisible();
+  await expect(page.getByRole('button', { name: /Webhook emit/ })).toBeVisible();
+  await page.getByRole('button', { name: /Custom claim/ }).click();
+
+  await page.getByLabel('Name', { exact: true }).fill('Tier claim');
+  await expect(page.getByLabel('Slug', { exact: true })).toHaveValue('tier-claim');
+  await expect(page.getByLabel('Version', { exact: true })).toHaveValue('0.1.0');
+  await expect(page.getByRole('checkbox', { name: 'login.post-login' })).toBeChecked();
+  await expect(page.getByTestId('code-editor')).toContainText('setCustomClaim');
+  await shot(page, '02-editor-custom-claim');
+
+  await page.getByRole('tab', { name: 'Test' }).click();
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(page.getByTestId('decision')).toHaveText('allow');
+  await expect(page.getByTestId('outcome')).toHaveText('allowed');
+  await expect(page.getByTestId('Access-token claims')).toContainText('https://example.com/tier');
+  await expect(page.getByTestId('ID-token claims')).toContainText('https://example.com/tier');
+  await expect(page.getByRole('list', { name: 'Logs' })).toContainText('tier is');
+  await shot(page, '03-test-tab');
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status')).toContainText('Published 0.1.0');
+  await expect(page.getByLabel('Version', { exact: true })).toHaveValue('0.1.1');
+  await expect(page.getByLabel('Slug', { exact: true })).toHaveAttribute('readonly', '');
+  await shot(page, '04-published');
+
+  await page.getByRole('link', { name: 'Actions' }).click();
+  const row = page.getByRole('row', { name: /Tier claim/ });
+  await expect(row).toContainText('tier-claim');
+  await expect(row).toContainText('0.1.0');
+  await expect(row).toContainText('login.post-login');
+});
+
+test('a compile error is marked at its line, and a repeated version is refused inline', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/tier-claim`);
+  await expect(page.getByTestId('code-editor')).toContainText('setCustomClaim');
+  await setCode(page, 'export async function execute(event, api) {\n  const x = ;\n  return api.access.allow();\n}\n');
+  await page.getByRole('tab', { name: 'Test' }).click();
+  await page.getByRole('button', { name: 'Run' }).click();
+  const problem = page.getByTestId('compile-problem');
+  await expect(problem).toContainText('src/index.ts, line 2, column');
+  await expect(page.getByTestId('code-editor').locator('.squiggly-error').first()).toBeVisible();
+  await shot(page, '05-compile-error');
+
+  // Save refuses too, and keeps the edits.
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Nothing was saved' })).toBeVisible();
+  await expect(page.getByTestId('code-editor')).toContainText('const x = ;');
+
+  await setCode(page, "export async function execute(event, api) {\n  api.accessToken.setCustomClaim('https://example.com/v', 2);\n  return api.access.allow();\n}\n");
+  await page.getByLabel('Version', { exact: true }).fill('0.1.0');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.locator('#version-problem')).toContainText('exists already');
+  await page.getByLabel('Version', { exact: true }).fill('0.0.9');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.locator('#version-problem')).toContainText('not above the latest');
+  await shot(page, '06-version-refused');
+  await page.getByLabel('Version', { exact: true }).fill('0.2.0');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await expect(page.getByRole('status')).toContainText('Saved 0.2.0 as a draft');
+});
+
+test('versions: a diff against the previous one, publish, and roll back', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/tier-claim`);
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  const draft = page.getByRole('row', { name: /^0\.2\.0 / });
+  await expect(draft).toContainText('draft');
+  await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toContainText('live');
+  await draft.getByRole('button', { name: 'Changes since 0.1.0' }).click();
+  const diff = page.getByRole('region', { name: 'Changes from 0.1.0 to 0.2.0' });
+  await expect(diff).toContainText('https://example.com/v');
+  await shot(page, '07-diff');
+  await draft.getByRole('button', { name: 'Publish 0.2.0' }).click();
+  await expect(page.getByRole('row', { name: /^0\.2\.0 / })).toContainText('live');
+  await page.getByRole('row', { name: /^0\.1\.0 / }).getByRole('button', { name: 'Publish 0.1.0' }).click();
+  await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toContainText('live');
+  await expect(page.getByRole('row', { name: /^0\.2\.0 / })).toContainText('was published');
+});
+
+test('the schema builder and the JSON view stay in step', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/new/empty`);
+  await page.getByRole('button', { name: 'Add field' }).click();
+  const field = page.getByRole('group', { name: 'Field field_1' });
+  await field.getByLabel('Field name').fill('retries');
+  await page.getByRole('group', { name: 'Field retries' }).getByLabel('Type').selectOption('integer');
+  await page.getByRole('group', { name: 'Field retries' }).getByLabel('Default').fill('3');
+  await page.getByRole('group', { name: 'Field retries' }).getByLabel('Required').check();
+  await page.getByRole('tab', { name: 'JSON' }).click();
+  const json = page.getByLabel('Config schema JSON');
+  const written = JSON.parse(await json.inputValue());
+  expect(written.properties.retries).toEqual({ type: 'integer', default: 3 });
+  expect(written.required).toEqual(['retries']);
+  written.properties.mode = { type: 'string', enum: ['fast', 'safe'], description: 'how' };
+  await json.fill(JSON.stringify(written, null, 2));
+  await page.getByRole('tab', { name: 'Builder' }).click();
+  const mode = page.getByRole('group', { name: 'Field mode' });
+  await expect(mode.getByLabel('Type')).toHaveValue('one-of');
+  await expect(mode.getByLabel('Values (comma-separated)')).toHaveValue('fast, safe');
+  await expect(mode.getByLabel('Description')).toHaveValue('how');
+  await shot(page, '08-schema-builder');
+  // The Test tab's config form follows the schema.
+  await page.getByRole('tab', { name: 'Test' }).click();
+  await expect(page.getByRole('spinbutton', { name: 'retries (required)' })).toBeVisible();
+  await expect(page.getByRole('combobox', { name: 'mode', exact: true })).toBeVisible();
+});
+
+for (const [starter, decision] of [
+  ['Empty', 'allow'],
+  ['Domain allowlist', 'allow'],
+  ['Webhook emit', 'allow'],
+] as const) {
+  test(`the Test tab runs the ${starter} starter`, async ({ page }) => {
+    await signIn(page, tenantToken);
+    await page.getByRole('button', { name: 'New action' }).click();
+    await page.getByRole('button', { name: new RegExp(starter) }).click();
+    await page.getByRole('tab', { name: 'Test' }).click();
+    await page.getByRole('button', { name: 'Run' }).click();
+    await expect(page.getByTestId('decision')).toHaveText(decision);
+    if (starter === 'Webhook emit') {
+      // No network here: the starter logs the failed webhook at error level and carries on.
+      await expect(page.getByRole('list', { name: 'Logs' }).locator('.log.error')).toContainText('webhook failed');
+    }
+    await shot(page, `09-test-${starter.toLowerCase().replace(/ /g, '-')}`);
+  });
+}
+
+test('leaving with unsaved changes asks first, and staying keeps them', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/tier-claim`);
+  await expect(page.getByTestId('code-editor')).toContainText('setCustomClaim');
+  await setCode(page, 'export async function execute(event, api) { return api.access.allow(); } // edited\n');
+  await expect(page.getByText('unsaved changes')).toBeVisible();
+  page.once('dialog', (d) => d.dismiss());
+  await page.getByRole('link', { name: 'Actions' }).click();
+  await expect(page.getByTestId('code-editor')).toContainText('// edited');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('link', { name: 'Actions' }).click();
+  await expect(page.getByRole('heading', { name: 'Actions' })).toBeVisible();
+});
+
+test('an external package uploads and opens read-only with its files', async ({ page }) => {
+  const { cli, repository } = server();
+  const out = join(mkdtempSync(join(tmpdir(), 'package-')), 'domain-allowlist.tar.gz');
+  execFileSync(cli, ['pack', join(repository, 'examples/starters/domain-allowlist'), '-o', out]);
+  await signIn(page, tenantToken);
+  await page.locator('#package-file').setInputFiles(out);
+  await expect(page.getByRole('heading', { name: 'Domain allowlist' })).toBeVisible();
+  await expect(page.getByText('came from a package')).toBeVisible();
+  await expect(page.getByRole('tab', { name: 'src/email.ts' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Save', exact: true })).toBeDisabled();
+  await shot(page, '10-package');
+});
+
+test('delete removes an Action that is not bound', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/domain-allowlist`);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('heading', { name: 'Actions' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /Domain allowlist/ })).toHaveCount(0);
+});
+
+test('the flow builder attaches and configures an Action, and tests the slot', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Flows' }).click();
+  await page.getByRole('button', { name: /Login/ }).click();
+  const slot = page.getByRole('region', { name: 'login.post-login' });
+  await expect(slot).toContainText('api.accessToken.setCustomClaim');
+  const early = page.getByRole('region', { name: 'login.pre-credential-check' });
+  await early.getByRole('button', { name: 'Add Action' }).click();
+  await expect(early.getByRole('radio', { name: /Tier claim/ })).toBeDisabled();
+  await expect(early.getByText('not made for login.pre-credential-check')).toBeVisible();
+
+  await slot.getByRole('button', { name: 'Add Action' }).click();
+  await slot.getByRole('radio', { name: /Tier claim/ }).check();
+  await slot.getByLabel('default_tier').fill('silver');
+  await slot.getByRole('button', { name: 'Save' }).click();
+  const bindings = slot.getByRole('list', { name: /in the order they run/ });
+  await expect(bindings).toContainText('tier-claim');
+  await expect(bindings).toContainText('fails closed');
+  await shot(page, '12-flow-builder');
+
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+  await slot.getByRole('button', { name: 'Run the slot' }).click();
+  await expect(slot.getByTestId('decision')).toHaveText('allow');
+  await expect(slot.getByTestId('ID-token claims')).toContainText('silver');
+  await expect(slot.getByTestId('binding-1')).toContainText('tier is silver');
+  await shot(page, '13-slot-test');
+});
+
+test('delete is refused while the Action is bound, naming the binding; detached, it goes', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.goto(`${server().baseURL}/#/actions/tier-claim`);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Not deleted' });
+  await expect(refusal).toContainText('login.post-login');
+  await expect(page.getByRole('heading', { name: 'Tier claim' })).toBeVisible();
+
+  await page.getByRole('link', { name: 'Flows' }).click();
+  await page.getByRole('button', { name: /Login/ }).click();
+  const slot = page.getByRole('region', { name: 'login.post-login' });
+  page.once('dialog', (d) => d.accept());
+  await slot.getByRole('button', { name: 'Detach tier-claim' }).click();
+  await expect(slot.getByText('No Actions run here.')).toBeVisible();
+});
+
+test('pages fit a 390 px wide screen without sideways scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, tenantToken);
+  for (const route of ['/#/actions', '/#/actions/new', '/#/actions/tier-claim']) {
+    await page.goto(`${server().baseURL}${route}`);
+    await page.waitForLoadState('networkidle');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${route} is wider than the screen`).toBeLessThanOrEqual(0);
+  }
+  await shot(page, '11-narrow');
+});

@@ -1,0 +1,81 @@
+//! Typed details on an error status, in the `grpc-status-details-bin`
+//! trailer as `google.rpc.Status` carries them, so that every client (the
+//! console through Connect's `findDetails`, the CLI, tests) reads the same
+//! fields instead of parsing a message.
+
+use crate::controlplane::v1::SourceProblem;
+use prost::Message as _;
+
+/// `google.rpc.Status`, the envelope gRPC's rich error model puts details in.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<Any>,
+}
+
+/// `google.protobuf.Any`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Any {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+const SOURCE_PROBLEM_TYPE: &str = "type.googleapis.com/actions.controlplane.v1.SourceProblem";
+
+/// `code` and `message`, with `problem` attached.
+pub fn with_source_problem(
+    code: tonic::Code,
+    message: String,
+    problem: SourceProblem,
+) -> tonic::Status {
+    let details = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![Any {
+            type_url: SOURCE_PROBLEM_TYPE.into(),
+            value: problem.encode_to_vec(),
+        }],
+    };
+    tonic::Status::with_details(code, message, details.encode_to_vec().into())
+}
+
+/// The source problem a status carries, if it carries one.
+pub fn source_problem(status: &tonic::Status) -> Option<SourceProblem> {
+    let envelope = RpcStatus::decode(status.details()).ok()?;
+    envelope
+        .details
+        .iter()
+        .find(|any| any.type_url == SOURCE_PROBLEM_TYPE)
+        .and_then(|any| SourceProblem::decode(any.value.as_slice()).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_problem_survives_the_round_trip_and_is_absent_otherwise() {
+        let problem = SourceProblem {
+            file: "src/index.ts".into(),
+            line: 3,
+            column: 7,
+            message: "syntax error: Unexpected token".into(),
+        };
+        let status = with_source_problem(
+            tonic::Code::InvalidArgument,
+            "the source does not compile".into(),
+            problem.clone(),
+        );
+        assert_eq!(source_problem(&status), Some(problem));
+        assert_eq!(
+            source_problem(&tonic::Status::invalid_argument("no details")),
+            None
+        );
+    }
+}
