@@ -31,7 +31,7 @@ pub fn router(console_dir: Option<&Path>) -> axum::Router {
     let files = ServeDir::new(dir)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(dir.join("index.html")));
-    let router = axum::Router::new()
+    axum::Router::new()
         .fallback_service(files)
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -48,8 +48,7 @@ pub fn router(console_dir: Option<&Path>) -> axum::Router {
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
-        ));
-    router
+        ))
 }
 
 /// `router` with `service` added, answering gRPC (HTTP/2) and gRPC-Web
