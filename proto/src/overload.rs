@@ -98,6 +98,11 @@ pub fn of(status: &Status) -> Option<(Scope, Lane)> {
     Some((scope, lane))
 }
 
+/// How soon the answer says the caller may come back to the same runner.
+pub fn retry_after(status: &Status) -> Option<Duration> {
+    status.get_details_retry_info()?.retry_delay
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +116,7 @@ mod tests {
             "busy".into(),
         );
         assert_eq!(of(&sent), Some((Scope::Tenant, Lane::Test)));
+        assert_eq!(retry_after(&sent), Some(Duration::from_millis(50)));
         assert_eq!(of(&Status::resource_exhausted("other quota")), None);
     }
 }

@@ -4,15 +4,17 @@
 //! Tenant `calm` signs in (the custom-claim starter on `login.post-login`)
 //! from a few workers, first alone, then while tenant `flood` sends
 //! never-ending Actions (`while (true) {}`, 30 s deadline) from as many
-//! workers as the runner has pool slots, each calling again as soon as it
-//! is answered (overloaded or not): the worst an auth backend passing on a
-//! tenant's logins could do. Prints `calm`'s latency percentiles in both
-//! phases, their ratio, and what the flood was answered.
+//! workers as the runner has pool slots (full concurrency), each calling
+//! again when answered; a worker answered "overloaded" waits what the
+//! answer's `RetryInfo` says, as an auth backend honouring the contract
+//! does, or (`retry=now`) calls again at once, a flood of requests as well
+//! as of runs. Prints `calm`'s latency percentiles in both phases, their
+//! ratio, and what the flood was answered.
 //!
 //! `cargo bench -p actions-runner --bench isolation` (or
 //! `./dev bench-isolation`). Arguments after `--`: `seconds=N` per phase
 //! (default 10), `calm=N` workers (default 4), `flood=N` workers (default
-//! 256, the pool).
+//! 256, the pool), `retry=now`.
 
 use actions_compiler::{Compiler, SourcePackage};
 use actions_proto::overload;
@@ -46,6 +48,7 @@ fn main() {
     let seconds = argument("seconds", 10);
     let calm_workers = argument("calm", 4) as usize;
     let flood_workers = argument("flood", 256) as usize;
+    let retry_at_once = std::env::args().any(|a| a == "retry=now");
 
     let work = tempfile::tempdir().expect("temp dir");
     let modules = work.path().join("modules");
@@ -92,11 +95,19 @@ fn main() {
     let limits = settings.admission_limits();
     println!(
         "runner: {} production slots, {} per tenant, {} waiting per tenant for at most {} ms; \
-         calm: {calm_workers} workers; flood: {flood_workers} workers; {seconds} s per phase",
+         calm: {calm_workers} workers; flood: {flood_workers} workers retrying {}; {seconds} s per phase",
         limits.production.capacity,
         limits.production.per_tenant,
         limits.production.queue_per_tenant,
-        limits.max_wait.as_millis()
+        limits.max_wait.as_millis(),
+        if retry_at_once {
+            "at once".to_owned()
+        } else {
+            format!(
+                "after the answer's RetryInfo ({} ms)",
+                limits.retry_after.as_millis()
+            )
+        }
     );
     let _runner = Runner(
         Command::new(env!("CARGO_BIN_EXE_actions-runner"))
@@ -116,16 +127,22 @@ fn main() {
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let channel = loop {
-            if let Ok(channel) = Channel::from_shared(url.clone()).expect("url").connect().await {
+            if let Ok(channel) = Channel::from_shared(url.clone())
+                .expect("url")
+                .connect()
+                .await
+            {
                 break channel;
             }
-            assert!(started.elapsed() < Duration::from_secs(120), "the runner did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the runner did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        let event = std::fs::read_to_string(
-            examples().join("starters/custom-claim/events/gold-user.json"),
-        )
-        .expect("event");
+        let event =
+            std::fs::read_to_string(examples().join("starters/custom-claim/events/gold-user.json"))
+                .expect("event");
         let calm_request = ExecuteRequest {
             tenant: "calm".into(),
             trigger: "login.post-login".into(),
@@ -134,16 +151,33 @@ fn main() {
         };
 
         // Warm-up, then calm alone.
-        let _ = drive(&channel, &calm_request, calm_workers, Duration::from_secs(1)).await;
-        let alone = drive(&channel, &calm_request, calm_workers, Duration::from_secs(seconds)).await;
+        let _ = drive(
+            &channel,
+            &calm_request,
+            calm_workers,
+            Duration::from_secs(1),
+        )
+        .await;
+        let alone = drive(
+            &channel,
+            &calm_request,
+            calm_workers,
+            Duration::from_secs(seconds),
+        )
+        .await;
 
         // The flood, on connections of its own (as another auth backend
         // process would), then calm again.
-        let flood = Flood::start(&url, event, flood_workers).await;
+        let flood = Flood::start(&url, event, flood_workers, retry_at_once).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let answered_before = flood.snapshot();
-        let flooded =
-            drive(&channel, &calm_request, calm_workers, Duration::from_secs(seconds)).await;
+        let flooded = drive(
+            &channel,
+            &calm_request,
+            calm_workers,
+            Duration::from_secs(seconds),
+        )
+        .await;
         let answered = flood.snapshot().minus(answered_before);
         flood.stop();
 
@@ -259,7 +293,7 @@ struct Flood {
 }
 
 impl Flood {
-    async fn start(url: &str, event: String, workers: usize) -> Flood {
+    async fn start(url: &str, event: String, workers: usize, retry_at_once: bool) -> Flood {
         let flood = Flood {
             stop: Arc::default(),
             overloaded: Arc::default(),
@@ -293,12 +327,16 @@ impl Flood {
             );
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    let counter = match client.execute(request.clone()).await {
-                        Ok(_) => &ran,
-                        Err(status) if overload::of(&status).is_some() => &overloaded,
-                        Err(_) => &other,
+                    match client.execute(request.clone()).await {
+                        Ok(_) => ran.fetch_add(1, Ordering::Relaxed),
+                        Err(status) if overload::of(&status).is_some() => {
+                            if !retry_at_once && let Some(delay) = overload::retry_after(&status) {
+                                tokio::time::sleep(delay).await;
+                            }
+                            overloaded.fetch_add(1, Ordering::Relaxed)
+                        }
+                        Err(_) => other.fetch_add(1, Ordering::Relaxed),
                     };
-                    counter.fetch_add(1, Ordering::Relaxed);
                 }
             });
         }

@@ -44,6 +44,8 @@ pub struct AdmissionLimits {
     pub test: LaneLimits,
     /// Longest a call waits for room before it is refused.
     pub max_wait: Duration,
+    /// When a refused caller may come back to this runner.
+    pub retry_after: Duration,
 }
 
 /// A call was refused for want of room: nothing ran.
@@ -56,7 +58,7 @@ pub struct Overloaded {
     pub lane: Lane,
     /// How long the call waited before it was refused.
     pub waited: Duration,
-    /// When a retry on this runner could find room (the longest wait).
+    /// When the caller may come back to this runner.
     pub retry_after: Duration,
 }
 
@@ -252,7 +254,9 @@ impl LaneState {
 fn lock(lanes: &Mutex<Lanes>) -> MutexGuard<'_, Lanes> {
     // Counts stay consistent under any panic elsewhere: no user code runs
     // while the lock is held.
-    lanes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    lanes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Withdraws a waiter whose call is dropped (the client went away, or the
@@ -307,7 +311,7 @@ impl Admission {
             scope,
             lane,
             waited: started.elapsed(),
-            retry_after: self.limits.max_wait.max(Duration::from_millis(10)),
+            retry_after: self.limits.retry_after,
         };
         let (id, receiver) = {
             let mut lanes = lock(&self.lanes);
@@ -394,6 +398,7 @@ mod tests {
             production: lane,
             test: lane,
             max_wait: Duration::from_millis(wait_ms),
+            retry_after: Duration::from_secs(1),
         }
     }
 

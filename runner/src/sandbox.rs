@@ -314,19 +314,18 @@ impl Sandbox {
         // Backstop for host calls that do not return: wasm itself is bounded
         // by the epoch deadline below.
         let grace = limits.deadline() + Duration::from_millis(250);
-        let result =
-            match tokio::time::timeout(
-                grace,
-                self.execute(&mut store, &request.action, limits, share),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => {
-                    store.data_mut().stop = Some(Stop::Deadline);
-                    Err(wasmtime::Error::from(Stop::Deadline))
-                }
-            };
+        let result = match tokio::time::timeout(
+            grace,
+            self.execute(&mut store, &request.action, limits, share),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                store.data_mut().stop = Some(Stop::Deadline);
+                Err(wasmtime::Error::from(Stop::Deadline))
+            }
+        };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let fuel_consumed = limits.fuel.saturating_sub(fuel_left);
         let mut state = store.into_data();

@@ -210,6 +210,14 @@ pub struct AdmissionSettings {
     /// Longest a call waits for room, in milliseconds; 0: no wait.
     #[serde(default = "default_max_wait_ms")]
     pub max_wait_ms: u64,
+    /// How soon the overloaded answer's `RetryInfo` tells a caller it may
+    /// come back to this runner, in milliseconds (another runner: at once).
+    /// A runner is full only of long runs (short ones drain in
+    /// microseconds), so room comes back on that scale, not the wait's; and
+    /// callers honouring it keep refused calls from becoming a flood of
+    /// their own.
+    #[serde(default = "default_retry_after_ms")]
+    pub retry_after_ms: u64,
     /// Test runs (`ExecuteAction`, `ExecuteBindings`) in flight at once, in
     /// pool slots of their own on top of `max_concurrent_runs`; 0: a
     /// sixteenth of `max_concurrent_runs` (at least 1).
@@ -226,6 +234,7 @@ impl Default for AdmissionSettings {
             per_tenant_max_concurrency: 0,
             per_tenant_queue: default_queue_per_tenant(),
             max_wait_ms: default_max_wait_ms(),
+            retry_after_ms: default_retry_after_ms(),
             test_max_concurrency: 0,
             test_per_tenant_max_concurrency: default_test_per_tenant(),
         }
@@ -237,6 +246,9 @@ fn default_queue_per_tenant() -> u32 {
 }
 fn default_max_wait_ms() -> u64 {
     50
+}
+fn default_retry_after_ms() -> u64 {
+    1000
 }
 fn default_test_per_tenant() -> u32 {
     2
@@ -265,6 +277,7 @@ impl RunnerSettings {
                 queue_per_tenant: admission.per_tenant_queue as usize,
             },
             max_wait: Duration::from_millis(admission.max_wait_ms),
+            retry_after: Duration::from_millis(admission.retry_after_ms),
         }
     }
 

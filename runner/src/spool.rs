@@ -127,7 +127,9 @@ impl Sealed {
             };
             self.records -= oldest.records;
             self.bytes -= oldest.bytes;
-            counts.dropped.fetch_add(oldest.records as u64, Ordering::Relaxed);
+            counts
+                .dropped
+                .fetch_add(oldest.records as u64, Ordering::Relaxed);
             counts.metrics.dropped(oldest.records as u64);
             tracing::warn!(file = %oldest.path.display(), records = oldest.records, bytes = oldest.bytes, "record spool full: dropping the oldest segment");
             let _ = std::fs::remove_file(&oldest.path);
@@ -642,13 +644,7 @@ mod tests {
         spool.append(&record("a")).expect("appends");
         spool.set_aside(&record("refused"), "test");
         spool.close();
-        let mode = |p: &Path| {
-            std::fs::metadata(p)
-                .expect("metadata")
-                .permissions()
-                .mode()
-                & 0o777
-        };
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
         assert_eq!(mode(&spool_dir), 0o700);
         assert_eq!(mode(&spool_dir.join(REJECTED_DIR)), 0o700);
         for file in files_with(&spool_dir, &[SEALED])

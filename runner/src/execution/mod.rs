@@ -12,13 +12,13 @@ mod server;
 pub use errors::CallError;
 pub use server::serve;
 
+use crate::admission::Permit;
 use crate::control_plane::{ControlPlaneLink, modules};
 use crate::flows::Binding;
 use crate::limits::RunLimits;
 use crate::sandbox::ActionModule;
 use crate::slot::{SlotRun, run_slot};
 use crate::state::{RunnerState, is_sha256};
-use crate::admission::Permit;
 use actions_proto::bearer;
 use actions_proto::catalog::Trigger;
 use actions_proto::overload::Lane;
@@ -107,11 +107,15 @@ impl ExecutionService {
 
     /// Room for one call of `tenant` in `lane`, or the overloaded answer.
     async fn admit(&self, tenant: &str, lane: Lane) -> Result<Permit, CallError> {
-        self.state.admission.admit(tenant, lane).await.map_err(|overloaded| {
-            self.state.metrics.record_overloaded(&overloaded);
-            tracing::debug!(tenant, %overloaded, "call refused");
-            CallError::Overloaded(overloaded)
-        })
+        self.state
+            .admission
+            .admit(tenant, lane)
+            .await
+            .map_err(|overloaded| {
+                self.state.metrics.record_overloaded(&overloaded);
+                tracing::debug!(tenant, %overloaded, "call refused");
+                CallError::Overloaded(overloaded)
+            })
     }
 
     fn authorise<T>(&self, request: &Request<T>) -> Result<(), CallError> {

@@ -62,9 +62,13 @@ impl TestRunQuota {
     }
 }
 
-fn lock(counts: &Mutex<HashMap<String, usize>>) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+fn lock(
+    counts: &Mutex<HashMap<String, usize>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
     // The counts stay consistent whatever panicked: nothing else runs under the lock.
-    counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for InFlight {
