@@ -90,6 +90,10 @@ bench:
 bench-memory *counts:
     cargo bench --locked --workspace --bench memory -- {{counts}}
 
+# One tenant floods a real runner with never-ending Actions while another's latency is compared with its latency alone.
+bench-isolation *args:
+    cargo bench --locked --workspace --bench isolation -- {{args}}
+
 # The embedded service under steady load for a bounded time, RSS sampled every 10 s (default 5 minutes).
 soak minutes="5": build
     scripts/soak.sh {{minutes}}

@@ -9,6 +9,7 @@
 //! - [`details`]: typed details on error statuses (where a source fails).
 //! - [`record`]: run records, and reading those of an older shape.
 //! - [`limits`]: per-binding limits: defaults, default ceilings, the check.
+//! - [`overload`]: the typed "overloaded" answer of a runner that ran nothing.
 //! - `serving` (feature `server`): what every Actions gRPC server sets up.
 //! - [`manifest`]: `action.json`, what a package says about itself, as the
 //!   CLI and the control plane both read it.
@@ -18,6 +19,7 @@ pub mod catalog;
 pub mod details;
 pub mod limits;
 pub mod manifest;
+pub mod overload;
 pub mod record;
 #[cfg(feature = "server")]
 pub mod serving;

@@ -15,6 +15,8 @@
 //! - [`state`]: the sandbox, the flows served now, the spool, metrics;
 //! - [`flows`]: flows as a runner runs them, and [`flows_file`] reloading
 //!   them from a file;
+//! - [`admission`]: which calls may take a pool slot now (per-tenant
+//!   shares, bounded waits, the overloaded answer, the test-run lane);
 //! - [`slot`]: a trigger slot's bindings run in order;
 //! - [`execution`]: the `Execution` gRPC API, its errors, the one
 //!   conversion of a run into its response and record, and the server;
@@ -23,6 +25,7 @@
 //! - [`spool`]: run records on disk until the control plane has them;
 //! - [`http`]: the guarded transport behind `api.fetch`.
 
+pub mod admission;
 pub mod control_plane;
 mod error;
 pub mod execution;
@@ -47,4 +50,6 @@ pub use host::payload;
 pub use host::tokens::RESERVED_CLAIMS;
 pub use limits::RunLimits;
 pub use report::{Effects, LogLevel, LogLine, LogOrigin, Outcome, RunReport};
-pub use sandbox::{ActionModule, InstanceStrategy, RunRequest, Sandbox, SandboxConfig};
+pub use sandbox::{
+    ActionModule, CpuShare, InstanceStrategy, LONG_RUN_AFTER, RunRequest, Sandbox, SandboxConfig,
+};

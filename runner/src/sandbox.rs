@@ -24,8 +24,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{
     Config, Engine, Extern, Instance, InstancePre, Linker, Module, PoolingAllocationConfig, Store,
     Trap, UpdateDeadline,
@@ -34,6 +35,12 @@ use wasmtime::{
 /// How often the epoch advances: the resolution of wall-clock deadlines, and
 /// how often a long run yields its thread to other runs.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// A run still going after this much wall-clock time is a long run: from
+/// then on it runs only in turns (see [`Sandbox::run_in_share`]), so that a
+/// tenant's never-ending Actions cannot crowd out everyone's short ones
+/// (a sign-in's Action takes about a tenth of a millisecond).
+pub const LONG_RUN_AFTER: Duration = Duration::from_millis(10);
 
 /// The export of a compiled Action that runs it.
 const ENTRY_EXPORT: &str = "_start";
@@ -54,6 +61,10 @@ pub struct SandboxConfig {
     /// How runs get their instances; [`InstanceStrategy::Pooled`] unless
     /// measuring the baseline.
     pub strategy: InstanceStrategy,
+    /// Long runs (past [`LONG_RUN_AFTER`]) executing at once, all tenants
+    /// together; 0: one fewer than the CPUs (at least one), which leaves a
+    /// CPU to the short runs whatever the long ones do.
+    pub long_run_threads: usize,
 }
 
 /// How each run gets its instances.
@@ -79,6 +90,7 @@ impl Default for SandboxConfig {
             cache_dir: None,
             linear_memory_keep_resident: 16 * 1024 * 1024,
             strategy: InstanceStrategy::Pooled,
+            long_run_threads: 0,
         }
     }
 }
@@ -137,7 +149,18 @@ pub struct Sandbox {
     ceilings: RunLimits,
     modules: RwLock<HashMap<String, ActionModule>>,
     fetcher: Option<Arc<dyn HttpFetch>>,
+    /// Turns at the CPU for long runs, all tenants together.
+    long_runs: Arc<Semaphore>,
 }
+
+/// A share of the CPU that long runs take turns in (one turn at a time): a
+/// tenant's, so that its long runs queue behind each other and not behind
+/// other tenants'.
+pub type CpuShare = Arc<Semaphore>;
+
+/// The turn a long run holds while it executes: its share's and the
+/// sandbox's, given back at every epoch tick.
+type Turn = Arc<Mutex<Option<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>)>>>;
 
 impl Sandbox {
     /// Builds the engine and compiles the plugin (seconds, or milliseconds
@@ -154,6 +177,12 @@ impl Sandbox {
             .instantiate_pre(&plugin_module)
             .map_err(|e| RunnerError::Plugin(format!("linking the plugin: {e}")))?;
         start_epoch_ticker(&engine);
+        let long_run_threads = match config.long_run_threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1),
+            n => n,
+        };
         Ok(Self {
             engine,
             strategy: config.strategy,
@@ -162,6 +191,7 @@ impl Sandbox {
             ceilings: config.ceilings,
             modules: RwLock::new(HashMap::new()),
             fetcher: None,
+            long_runs: Arc::new(Semaphore::new(long_run_threads)),
         })
     }
 
@@ -238,6 +268,17 @@ impl Sandbox {
     /// Never fails: every failure is an [`Outcome`]. Call it inside a Tokio
     /// runtime with timers enabled.
     pub async fn run(&self, request: RunRequest) -> RunReport {
+        self.run_sharing(request, None).await
+    }
+
+    /// [`Sandbox::run`], the run's long part (past [`LONG_RUN_AFTER`])
+    /// taking turns with the other long runs of `share`: one executes at a
+    /// time, for one epoch tick per turn.
+    pub async fn run_in_share(&self, request: RunRequest, share: &CpuShare) -> RunReport {
+        self.run_sharing(request, Some(share)).await
+    }
+
+    async fn run_sharing(&self, request: RunRequest, share: Option<&CpuShare>) -> RunReport {
         let started = Instant::now();
         let limits = request.limits.capped_by(&self.ceilings);
         let deadline = started + limits.deadline();
@@ -273,16 +314,18 @@ impl Sandbox {
         // Backstop for host calls that do not return: wasm itself is bounded
         // by the epoch deadline below.
         let grace = limits.deadline() + Duration::from_millis(250);
-        let result =
-            match tokio::time::timeout(grace, self.execute(&mut store, &request.action, limits))
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => {
-                    store.data_mut().stop = Some(Stop::Deadline);
-                    Err(wasmtime::Error::from(Stop::Deadline))
-                }
-            };
+        let result = match tokio::time::timeout(
+            grace,
+            self.execute(&mut store, &request.action, limits, share),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                store.data_mut().stop = Some(Stop::Deadline);
+                Err(wasmtime::Error::from(Stop::Deadline))
+            }
+        };
         let fuel_left = store.get_fuel().unwrap_or(0);
         let fuel_consumed = limits.fuel.saturating_sub(fuel_left);
         let mut state = store.into_data();
@@ -315,16 +358,33 @@ impl Sandbox {
         store: &mut Store<RunState>,
         action: &ActionModule,
         limits: RunLimits,
+        share: Option<&CpuShare>,
     ) -> wasmtime::Result<()> {
         store.set_fuel(limits.fuel)?;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut context| {
-            if Instant::now() >= context.data().deadline {
-                context.data_mut().stop = Some(Stop::Deadline);
+        let long_runs = Arc::clone(&self.long_runs);
+        let share = share.cloned();
+        let turn: Turn = Arc::default();
+        store.epoch_deadline_callback(move |mut context| {
+            let now = Instant::now();
+            let data = context.data_mut();
+            if now >= data.deadline {
+                data.stop = Some(Stop::Deadline);
                 return Err(Stop::Deadline.into());
             }
-            // Let other runs on this thread go on between ticks.
-            Ok(UpdateDeadline::Yield(1))
+            if now.duration_since(data.started) < LONG_RUN_AFTER {
+                // Let other runs on this thread go on between ticks.
+                return Ok(UpdateDeadline::Yield(1));
+            }
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(next_turn(
+                    Arc::clone(&turn),
+                    share.clone(),
+                    Arc::clone(&long_runs),
+                    data.deadline,
+                )),
+            ))
         });
         let plugin = match self.strategy {
             InstanceStrategy::Pooled => self.plugin.instantiate_async(&mut *store).await?,
@@ -347,6 +407,34 @@ impl Sandbox {
         let instance = Instance::new_async(&mut *store, &action.inner.module, &imports).await?;
         let start = instance.get_typed_func::<(), ()>(&mut *store, ENTRY_EXPORT)?;
         start.call_async(&mut *store, ()).await
+    }
+}
+
+/// Gives back a long run's turn and waits for the next: its share's, then
+/// the sandbox's (always in that order, so no two runs wait on each other).
+/// A run still waiting at its deadline goes on without a turn and is
+/// stopped at the next tick.
+async fn next_turn(
+    turn: Turn,
+    share: Option<CpuShare>,
+    long_runs: Arc<Semaphore>,
+    deadline: Instant,
+) {
+    drop(turn.lock().ok().and_then(|mut held| held.take()));
+    // Even with turns free at once, let the thread's other tasks go first.
+    tokio::task::yield_now().await;
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let waited = tokio::time::timeout_at(deadline, async {
+        let mine = match share {
+            Some(share) => share.acquire_owned().await.ok(),
+            None => None,
+        };
+        let everyone = long_runs.acquire_owned().await.ok();
+        (mine, everyone)
+    })
+    .await;
+    if let (Ok(permits), Ok(mut held)) = (waited, turn.lock()) {
+        *held = Some(permits);
     }
 }
 

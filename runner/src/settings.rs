@@ -3,11 +3,14 @@
 //! ([`RunnerSettings::from_file`]). The library never reads the environment:
 //! the `actions-runner` binary applies its `ACTIONS_*` overrides.
 
+use crate::admission::{AdmissionLimits, LaneLimits};
 use crate::error::RunnerError;
 use crate::limits::RunLimits;
 use crate::sandbox::SandboxConfig;
+use crate::spool::SpoolBounds;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The runner's settings file (TOML). Unknown keys are errors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,7 +38,8 @@ pub struct RunnerSettings {
     /// Where compiled plugin machine code is cached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
-    /// Runs in flight at once.
+    /// Runs in flight at once (`Execute`; test runs have slots of their
+    /// own, see [`AdmissionSettings::test_max_concurrency`]).
     #[serde(default = "default_concurrency")]
     pub max_concurrent_runs: u32,
     /// Budget of one `Execute` call across all its bindings, in milliseconds.
@@ -56,6 +60,9 @@ pub struct RunnerSettings {
     /// This runner's name in run records (default: `runner-<pid>`).
     #[serde(default)]
     pub runner_id: String,
+    /// Per-tenant shares of the runs in flight (see [`AdmissionSettings`]).
+    #[serde(default)]
+    pub admission: AdmissionSettings,
 }
 
 /// `[records]` in the settings.
@@ -68,6 +75,20 @@ pub struct RecordSettings {
     /// Most records spooled; past it the oldest are dropped (default 100,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_spooled: Option<usize>,
+    /// Most bytes spooled; past it the oldest are dropped (default 512 MiB).
+    /// Refused records set aside in `rejected/` keep at most an eighth of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_spooled_bytes: Option<u64>,
+}
+
+impl RecordSettings {
+    /// The spool's bounds, defaults filled in.
+    pub fn spool_bounds(&self) -> SpoolBounds {
+        SpoolBounds {
+            max_records: self.max_spooled.unwrap_or(DEFAULT_MAX_SPOOLED),
+            max_bytes: self.max_spooled_bytes.unwrap_or(DEFAULT_MAX_SPOOLED_BYTES),
+        }
+    }
 }
 
 /// `[fetch]` in the settings.
@@ -112,6 +133,8 @@ fn default_true() -> bool {
 
 /// Most records spooled when the settings do not say.
 pub const DEFAULT_MAX_SPOOLED: usize = 100_000;
+/// Most bytes spooled when the settings do not say.
+pub const DEFAULT_MAX_SPOOLED_BYTES: u64 = 512 * 1024 * 1024;
 
 impl RunnerSettings {
     /// Every default, with modules kept in `modules_dir`. Set the fields
@@ -132,6 +155,7 @@ impl RunnerSettings {
             fetch: FetchSettings::default(),
             records: RecordSettings::default(),
             runner_id: String::new(),
+            admission: AdmissionSettings::default(),
         }
     }
 
@@ -167,6 +191,103 @@ impl RunnerSettings {
     }
 }
 
+// ---- Admission (issue 13, capacity): per-tenant shares of the pool. ----
+
+/// `[admission]` in the settings: how much of the runner one tenant may
+/// hold, how long a call waits for room, and the test runs' own slots.
+/// Past them a call is answered "overloaded" (`RESOURCE_EXHAUSTED`, see
+/// `actions_proto::overload`) and nothing runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionSettings {
+    /// `Execute` calls one tenant may have in flight at once; 0: a quarter
+    /// of `max_concurrent_runs` (at least 1).
+    #[serde(default)]
+    pub per_tenant_max_concurrency: u32,
+    /// Calls per tenant (and lane) waiting for room; past it, refused at once.
+    #[serde(default = "default_queue_per_tenant")]
+    pub per_tenant_queue: u32,
+    /// Longest a call waits for room, in milliseconds; 0: no wait.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+    /// How soon the overloaded answer's `RetryInfo` tells a caller it may
+    /// come back to this runner, in milliseconds (another runner: at once).
+    /// A runner is full only of long runs (short ones drain in
+    /// microseconds), so room comes back on that scale, not the wait's; and
+    /// callers honouring it keep refused calls from becoming a flood of
+    /// their own.
+    #[serde(default = "default_retry_after_ms")]
+    pub retry_after_ms: u64,
+    /// Test runs (`ExecuteAction`, `ExecuteBindings`) in flight at once, in
+    /// pool slots of their own on top of `max_concurrent_runs`; 0: a
+    /// sixteenth of `max_concurrent_runs` (at least 1).
+    #[serde(default)]
+    pub test_max_concurrency: u32,
+    /// Test runs one tenant may have in flight at once.
+    #[serde(default = "default_test_per_tenant")]
+    pub test_per_tenant_max_concurrency: u32,
+}
+
+impl Default for AdmissionSettings {
+    fn default() -> Self {
+        Self {
+            per_tenant_max_concurrency: 0,
+            per_tenant_queue: default_queue_per_tenant(),
+            max_wait_ms: default_max_wait_ms(),
+            retry_after_ms: default_retry_after_ms(),
+            test_max_concurrency: 0,
+            test_per_tenant_max_concurrency: default_test_per_tenant(),
+        }
+    }
+}
+
+fn default_queue_per_tenant() -> u32 {
+    16
+}
+fn default_max_wait_ms() -> u64 {
+    50
+}
+fn default_retry_after_ms() -> u64 {
+    1000
+}
+fn default_test_per_tenant() -> u32 {
+    2
+}
+
+impl RunnerSettings {
+    /// The admission limits these settings make.
+    pub fn admission_limits(&self) -> AdmissionLimits {
+        let production = self.max_concurrent_runs.max(1) as usize;
+        let share = |set: u32, default: usize| match set {
+            0 => default.max(1),
+            n => n as usize,
+        };
+        let admission = &self.admission;
+        let test = share(admission.test_max_concurrency, production / 16);
+        AdmissionLimits {
+            production: LaneLimits {
+                capacity: production,
+                per_tenant: share(admission.per_tenant_max_concurrency, production / 4)
+                    .min(production),
+                queue_per_tenant: admission.per_tenant_queue as usize,
+            },
+            test: LaneLimits {
+                capacity: test,
+                per_tenant: share(admission.test_per_tenant_max_concurrency, 1).min(test),
+                queue_per_tenant: admission.per_tenant_queue as usize,
+            },
+            max_wait: Duration::from_millis(admission.max_wait_ms),
+            retry_after: Duration::from_millis(admission.retry_after_ms),
+        }
+    }
+
+    /// Pool slots the sandbox needs: production runs and test runs.
+    pub fn pool_slots(&self) -> u32 {
+        let limits = self.admission_limits();
+        u32::try_from(limits.production.capacity + limits.test.capacity).unwrap_or(u32::MAX)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +308,20 @@ mod tests {
         assert_eq!(read.records.spool_dir, settings.records.spool_dir);
         assert_eq!(read.ceilings, settings.ceilings);
         assert_eq!(read.control_plane, settings.control_plane);
+    }
+
+    #[test]
+    fn shares_default_to_a_quarter_and_tests_get_slots_of_their_own() {
+        let settings = RunnerSettings::new("/m");
+        let limits = settings.admission_limits();
+        assert_eq!(limits.production.capacity, 256);
+        assert_eq!(limits.production.per_tenant, 64);
+        assert_eq!(limits.test.capacity, 16);
+        assert_eq!(settings.pool_slots(), 256 + 16);
+        let mut tiny = RunnerSettings::new("/m");
+        tiny.max_concurrent_runs = 1;
+        assert_eq!(tiny.admission_limits().production.per_tenant, 1);
+        assert_eq!(tiny.admission_limits().test.capacity, 1);
     }
 
     #[test]

@@ -4,8 +4,7 @@
 
 use crate::flows::Binding;
 use crate::report::{Effects, Outcome, RunReport};
-use crate::sandbox::ActionModule;
-use crate::sandbox::{RunRequest, Sandbox};
+use crate::sandbox::{ActionModule, CpuShare, RunRequest, Sandbox};
 use actions_proto::catalog::Trigger;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -47,9 +46,11 @@ impl SlotRun {
 }
 
 /// Runs `bindings` for `event` within `budget`; `modules` finds each
-/// binding's compiled module by hash.
+/// binding's compiled module by hash. Long runs take turns in `cpu`, the
+/// tenant's share.
 pub async fn run_slot(
     sandbox: &Sandbox,
+    cpu: &CpuShare,
     modules: impl Fn(&str) -> Option<ActionModule>,
     bindings: &[Binding],
     trigger: Trigger,
@@ -101,15 +102,16 @@ pub async fn run_slot(
                 limits.deadline_ms = limits
                     .deadline_ms
                     .min(u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX));
+                let request = RunRequest {
+                    action: module.clone(),
+                    trigger,
+                    event: event.clone(),
+                    config: binding.config.clone(),
+                    secrets: binding.secrets.clone(),
+                    limits,
+                };
                 let report = sandbox
-                    .run(RunRequest {
-                        action: module.clone(),
-                        trigger,
-                        event: event.clone(),
-                        config: binding.config.clone(),
-                        secrets: binding.secrets.clone(),
-                        limits,
-                    })
+                    .run_in_share(request, cpu)
                     .instrument(span.clone())
                     .await;
                 span.record("outcome", report.outcome.name());

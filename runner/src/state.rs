@@ -1,12 +1,14 @@
-//! What the runner shares between calls: the sandbox, the flows served now
-//! (swapped whole when new ones are installed), the record spool, metrics.
+//! What the runner shares between calls: the sandbox, who may use it now
+//! (admission), the flows served now (swapped whole when new ones are
+//! installed), the record spool, metrics.
 
+use crate::admission::Admission;
 use crate::control_plane::FlowsTarget;
 use crate::error::RunnerError;
 use crate::flows::{FlowSnapshot, LoadedFlows};
 use crate::http::{AddressPolicy, GuardedHttp};
 use crate::sandbox::{ActionModule, Sandbox, SandboxConfig};
-use crate::settings::{DEFAULT_MAX_SPOOLED, RunnerSettings};
+use crate::settings::RunnerSettings;
 use crate::spool::RecordSpool;
 use crate::telemetry::Metrics;
 use std::path::Path;
@@ -15,6 +17,7 @@ use std::sync::{Arc, RwLock};
 /// Everything the service shares between calls.
 pub struct RunnerState {
     pub(crate) sandbox: Sandbox,
+    pub(crate) admission: Admission,
     flows: RwLock<Arc<LoadedFlows>>,
     pub(crate) settings: RunnerSettings,
     pub(crate) spool: Option<Arc<RecordSpool>>,
@@ -28,7 +31,7 @@ impl RunnerState {
     /// from a blocking thread.
     pub fn new(settings: RunnerSettings) -> Result<Arc<Self>, RunnerError> {
         let mut sandbox = Sandbox::new(SandboxConfig {
-            max_concurrent_runs: settings.max_concurrent_runs,
+            max_concurrent_runs: settings.pool_slots(),
             ceilings: settings.ceilings,
             cache_dir: settings.cache_dir.clone(),
             ..SandboxConfig::default()
@@ -64,14 +67,12 @@ impl RunnerState {
             RunnerError::Config(format!("creating {}: {e}", settings.modules_dir.display()))
         })?;
         let spool = match &settings.records.spool_dir {
-            Some(dir) => Some(RecordSpool::open(
-                dir,
-                settings.records.max_spooled.unwrap_or(DEFAULT_MAX_SPOOLED),
-            )?),
+            Some(dir) => Some(RecordSpool::open(dir, settings.records.spool_bounds())?),
             None => None,
         };
         let runner_id = settings.effective_runner_id();
         Ok(Arc::new(Self {
+            admission: Admission::new(settings.admission_limits()),
             sandbox,
             flows: RwLock::new(Arc::new(flows)),
             settings,

@@ -17,6 +17,7 @@ pub struct Metrics {
     binding_outcomes: Counter<u64>,
     fuel: Histogram<u64>,
     module_loads: Counter<u64>,
+    overloaded: Counter<u64>,
 }
 
 impl Metrics {
@@ -47,6 +48,12 @@ impl Metrics {
                     "module lookups for ExecuteAction, by cache result (hit or compiled)",
                 )
                 .build(),
+            overloaded: meter
+                .u64_counter("actions.admission.overloaded")
+                .with_description(
+                    "calls answered overloaded (nothing ran), by lane and by what was full",
+                )
+                .build(),
         }
     }
 
@@ -71,6 +78,17 @@ impl Metrics {
         }
     }
 
+    /// Records a call refused for want of room.
+    pub fn record_overloaded(&self, overloaded: &crate::admission::Overloaded) {
+        self.overloaded.add(
+            1,
+            &[
+                KeyValue::new("lane", overloaded.lane.as_str()),
+                KeyValue::new("scope", overloaded.scope.as_str()),
+            ],
+        );
+    }
+
     /// Records a module lookup.
     pub fn record_module_load(&self, cache_hit: bool) {
         self.module_loads.add(
@@ -80,6 +98,40 @@ impl Metrics {
                 if cache_hit { "hit" } else { "compiled" },
             )],
         );
+    }
+}
+
+/// The spool's instruments: records it had to give up.
+pub struct SpoolMetrics {
+    dropped: Counter<u64>,
+    rejected: Counter<u64>,
+}
+
+impl SpoolMetrics {
+    /// Records dropped for room.
+    pub fn dropped(&self, records: u64) {
+        self.dropped.add(records, &[]);
+    }
+
+    /// Records the control plane refused, set aside.
+    pub fn rejected(&self, records: u64) {
+        self.rejected.add(records, &[]);
+    }
+}
+
+impl Default for SpoolMetrics {
+    fn default() -> Self {
+        let meter = global::meter("actions-runner");
+        Self {
+            dropped: meter
+                .u64_counter("actions.records.dropped")
+                .with_description("run records dropped from a full spool, oldest first")
+                .build(),
+            rejected: meter
+                .u64_counter("actions.records.rejected")
+                .with_description("run records the control plane refused, set aside")
+                .build(),
+        }
     }
 }
 

@@ -47,6 +47,10 @@ pub enum Error {
     /// [`crate::rules`].
     #[error("{0}")]
     Misfit(String),
+    /// Too much at once for the caller's share (test runs in flight); nothing
+    /// ran, retrying shortly may succeed.
+    #[error("{0}")]
+    Busy(String),
     /// Something the control plane depends on (the runner test runs go to)
     /// could not be reached or failed; `detail` is only logged.
     #[error("{what} is unavailable: {detail}")]
@@ -84,6 +88,7 @@ impl From<Error> for Status {
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
             Error::FailedPrecondition(_) | Error::Misfit(_) => Code::FailedPrecondition,
+            Error::Busy(_) => Code::ResourceExhausted,
             Error::Unavailable { .. } => Code::Unavailable,
             Error::Database(e) if database_unreachable(e) => Code::Unavailable,
             Error::Database(_) => Code::Internal,

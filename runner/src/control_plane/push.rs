@@ -1,13 +1,24 @@
 //! Run records pushed from the spool to the control plane
 //! (`RunnerSync.PushRunRecords`), oldest segment first, at least once: a
-//! segment is deleted only once every record in it is acknowledged.
+//! segment is deleted only once every record in it is acknowledged or set
+//! aside.
+//!
+//! A record the control plane refuses (`INVALID_ARGUMENT`, or `OUT_OF_RANGE`
+//! for a message over its size limit) would be refused on every retry and
+//! hold back every record behind it, whichever tenant they belong to. So a
+//! push that ends in a refusal is retried one record at a time until the
+//! refused record is found; that one is set aside (`spool::set_aside`) and
+//! the rest go on in batches. Any other failure (the control plane down,
+//! its database failing) is retried later with the whole segment: nothing
+//! is set aside for a failure that is not the record's.
 
-use super::ControlPlaneLink;
+use super::{ControlPlaneLink, SyncClient};
 use crate::spool::{RecordSpool, SEAL_AFTER, read_segment};
 use actions_proto::controlplane::v1 as cp;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::{Code, Status};
 
 /// Pushes spooled records to the control plane for as long as the runner
 /// lives, reconnecting with backoff (100 ms doubling to 5 s) whenever it is
@@ -31,8 +42,14 @@ pub async fn push_forever(spool: Arc<RecordSpool>, control_plane: ControlPlaneLi
     }
 }
 
+/// Whether the control plane refused what was sent, rather than failed:
+/// sending the same record again would be refused again.
+fn is_refusal(status: &Status) -> bool {
+    matches!(status.code(), Code::InvalidArgument | Code::OutOfRange)
+}
+
 /// Pushes the oldest sealed segment; returns how many records were
-/// acknowledged. The segment is deleted once every record in it is.
+/// acknowledged or set aside. The segment is deleted once that is all of them.
 async fn push_pending(
     spool: &RecordSpool,
     control_plane: &ControlPlaneLink,
@@ -42,7 +59,7 @@ async fn push_pending(
     };
     let segment_for_read = segment.clone();
     let read = tokio::task::spawn_blocking(move || read_segment(&segment_for_read)).await?;
-    let records = match read {
+    let mut pending = match read {
         Ok(records) => records,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             // Dropped by the writer for room meanwhile.
@@ -57,28 +74,60 @@ async fn push_pending(
             return Ok(0);
         }
     };
-    let expected: HashSet<String> = records.iter().map(|r| r.run_id().to_owned()).collect();
+    let total = pending.len();
     let mut client = control_plane.connect().await?;
-    let mut acks = client
-        .push_run_records(tokio_stream::iter(records))
-        .await?
-        .into_inner();
-    let mut acknowledged = HashSet::new();
-    while let Some(ack) = acks.message().await? {
-        let cp::RunRecordAck { run_id } = ack;
-        acknowledged.insert(run_id);
+    // After a refusal: one record per push, until the refused one is found.
+    let mut one_at_a_time = false;
+    while !pending.is_empty() {
+        let sent = if one_at_a_time { 1 } else { pending.len() };
+        let (acknowledged, ended) = push(&mut client, pending[..sent].to_vec()).await;
+        let before = pending.len();
+        pending.retain(|r| !acknowledged.contains(r.run_id()));
+        let refused = match ended {
+            Ok(()) if pending.len() + sent == before => continue,
+            Err(status) if is_refusal(&status) => status,
+            Ok(()) => {
+                return Err(format!(
+                    "the control plane acknowledged {} of the {sent} records sent from {}",
+                    before - pending.len(),
+                    segment.display()
+                )
+                .into());
+            }
+            Err(status) => return Err(Box::new(status)),
+        };
+        if sent > 1 {
+            one_at_a_time = true;
+            continue;
+        }
+        let record = pending.remove(0);
+        spool.set_aside(&record, refused.message());
+        spool.rewrite(&segment, &pending)?;
+        one_at_a_time = false;
     }
-    if expected.is_subset(&acknowledged) {
-        let _ = std::fs::remove_file(&segment);
-        spool.forget(&segment);
-        Ok(expected.len().max(1))
-    } else {
-        Err(format!(
-            "the control plane acknowledged {} of the {} records of {}",
-            expected.intersection(&acknowledged).count(),
-            expected.len(),
-            segment.display()
-        )
-        .into())
+    let _ = std::fs::remove_file(&segment);
+    spool.forget(&segment);
+    Ok(total.max(1))
+}
+
+/// Sends `records` in one stream: the run ids acknowledged, and how the
+/// stream ended.
+async fn push(
+    client: &mut SyncClient,
+    records: Vec<cp::RunRecord>,
+) -> (HashSet<String>, Result<(), Status>) {
+    let mut acknowledged = HashSet::new();
+    let mut acks = match client.push_run_records(tokio_stream::iter(records)).await {
+        Ok(acks) => acks.into_inner(),
+        Err(status) => return (acknowledged, Err(status)),
+    };
+    loop {
+        match acks.message().await {
+            Ok(Some(cp::RunRecordAck { run_id })) => {
+                acknowledged.insert(run_id);
+            }
+            Ok(None) => return (acknowledged, Ok(())),
+            Err(status) => return (acknowledged, Err(status)),
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! response. What a client is told: the caller's mistake in full, the
 //! runner's own failure as "internal error" with an id to find it in the log.
 
+use crate::admission::Overloaded;
 use actions_proto::catalog::UnknownTrigger;
+use actions_proto::overload;
 use tonic::Status;
 
 /// Why a call was refused.
@@ -27,6 +29,10 @@ pub enum CallError {
     /// No module with that hash on this runner.
     #[error("no module with sha256 {0:?} on this runner")]
     UnknownModule(String),
+    /// No room for the call now: nothing ran, the caller may retry
+    /// elsewhere. Never a run's outcome, so never a binding's fail policy.
+    #[error("{0}")]
+    Overloaded(#[from] Overloaded),
     /// The runner failed; details are in its log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -41,6 +47,12 @@ impl From<CallError> for Status {
             CallError::UnknownTrigger(_) | CallError::BadEvent(_) | CallError::BadConfig(_) => {
                 Status::invalid_argument(message)
             }
+            CallError::Overloaded(overloaded) => overload::status(
+                overloaded.scope,
+                overloaded.lane,
+                overloaded.retry_after,
+                message,
+            ),
             CallError::Internal(detail) => {
                 let id = incident_id();
                 tracing::error!(%detail, incident = %id, "internal error");

@@ -1,7 +1,9 @@
 //! The `Execution` gRPC API that auth backends call at each trigger point:
 //! `Execute` runs a tenant's slot; `ExecuteAction` and `ExecuteBindings`
-//! are test runs (the Test tab, the flow-builder test). Every call leaves a
-//! run record in the spool before it is answered.
+//! are test runs (the Test tab, the flow-builder test). Every call is
+//! admitted first (its tenant's share of its lane, see `admission`); a call
+//! that finds no room is answered "overloaded" and runs nothing. Every call
+//! that runs leaves a run record in the spool before it is answered.
 
 mod errors;
 pub mod response;
@@ -10,6 +12,7 @@ mod server;
 pub use errors::CallError;
 pub use server::serve;
 
+use crate::admission::Permit;
 use crate::control_plane::{ControlPlaneLink, modules};
 use crate::flows::Binding;
 use crate::limits::RunLimits;
@@ -18,6 +21,7 @@ use crate::slot::{SlotRun, run_slot};
 use crate::state::{RunnerState, is_sha256};
 use actions_proto::bearer;
 use actions_proto::catalog::Trigger;
+use actions_proto::overload::Lane;
 use actions_proto::runner::v1 as pb;
 use pb::execution_server::Execution;
 use serde_json::{Map, Value};
@@ -101,6 +105,19 @@ impl ExecutionService {
             .ok_or_else(unknown)
     }
 
+    /// Room for one call of `tenant` in `lane`, or the overloaded answer.
+    async fn admit(&self, tenant: &str, lane: Lane) -> Result<Permit, CallError> {
+        self.state
+            .admission
+            .admit(tenant, lane)
+            .await
+            .map_err(|overloaded| {
+                self.state.metrics.record_overloaded(&overloaded);
+                tracing::debug!(tenant, %overloaded, "call refused");
+                CallError::Overloaded(overloaded)
+            })
+    }
+
     fn authorise<T>(&self, request: &Request<T>) -> Result<(), CallError> {
         let expected = &self.state.settings().token;
         if expected.is_empty() {
@@ -155,8 +172,10 @@ impl Execution for ExecutionService {
             decision = tracing::field::Empty,
         );
         crate::telemetry::adopt_parent(&span, &request.traceparent, &request.tracestate);
+        let permit = self.admit(&request.tenant, Lane::Production).await?;
         let slot = run_slot(
             &self.state.sandbox,
+            permit.cpu_share(),
             |sha| flows.module(sha).cloned(),
             bindings,
             trigger,
@@ -166,7 +185,9 @@ impl Execution for ExecutionService {
         .instrument(span.clone())
         .await;
         span.record("decision", slot.decision());
-        Ok(self.finish(&request.tenant, trigger, slot, false))
+        let answer = self.finish(&request.tenant, trigger, slot, false);
+        drop(permit);
+        Ok(answer)
     }
 
     async fn execute_action(
@@ -184,7 +205,9 @@ impl Execution for ExecutionService {
                 .map_err(|e| CallError::BadConfig(e.to_string()))?
         };
         // A test run may name a tenant that has nothing bound (yet): the
-        // tenant only labels its record.
+        // tenant only labels its record, and is who the test lane's share
+        // is counted for.
+        let permit = self.admit(&request.tenant, Lane::Test).await?;
         let module = self.test_module(&request.module_sha256).await?;
         let binding = Binding {
             id: "test".into(),
@@ -198,6 +221,7 @@ impl Execution for ExecutionService {
         };
         let slot = run_slot(
             &self.state.sandbox,
+            permit.cpu_share(),
             |_| Some(module.clone()),
             &[binding],
             trigger,
@@ -205,7 +229,9 @@ impl Execution for ExecutionService {
             self.budget(),
         )
         .await;
-        Ok(self.finish(&request.tenant, trigger, slot, true))
+        let answer = self.finish(&request.tenant, trigger, slot, true);
+        drop(permit);
+        Ok(answer)
     }
 
     async fn execute_bindings(
@@ -216,6 +242,7 @@ impl Execution for ExecutionService {
         let request = request.into_inner();
         let trigger: Trigger = request.trigger.parse().map_err(CallError::from)?;
         let event = parse_event(&request.event_json)?;
+        let permit = self.admit(&request.tenant, Lane::Test).await?;
         let mut bindings = Vec::with_capacity(request.bindings.len());
         let mut modules = HashMap::new();
         for wire in request.bindings {
@@ -227,6 +254,7 @@ impl Execution for ExecutionService {
         }
         let slot = run_slot(
             &self.state.sandbox,
+            permit.cpu_share(),
             |sha| modules.get(sha).cloned(),
             &bindings,
             trigger,
@@ -234,7 +262,9 @@ impl Execution for ExecutionService {
             self.budget(),
         )
         .await;
-        Ok(self.finish(&request.tenant, trigger, slot, true))
+        let answer = self.finish(&request.tenant, trigger, slot, true);
+        drop(permit);
+        Ok(answer)
     }
 }
 

@@ -7,10 +7,12 @@ mod common;
 mod hostile;
 mod sandbox;
 
+mod capacity;
 mod control_plane_sync;
 mod execute;
 mod fetch;
 mod flows_file;
+mod records;
 mod shutdown_and_kill;
 mod status_codes_and_health;
 mod telemetry;

@@ -211,6 +211,9 @@ impl RunnerSync for RunnerSyncApi {
                 }
                 if let Some(status) = broken {
                     tracing::warn!(%status, "run record stream broke");
+                    // The runner learns which record was refused (the first
+                    // not acknowledged) and why, and sets it aside.
+                    let _ = sender.send(Err(status)).await;
                     return;
                 }
             }

@@ -1,5 +1,10 @@
 //! The `Tests` service ([`TestRunsApi`]): test runs on a runner, in the
 //! production sandbox, recorded as test runs and never touching flows.
+//!
+//! A tenant has at most [`MAX_TEST_RUNS_PER_TENANT`] test runs in flight
+//! here; more are refused at once (`RESOURCE_EXHAUSTED`) before they reach
+//! a runner. The runner adds its own cap: test runs take slots of their own,
+//! never a sign-in's, with a per-tenant share there too.
 
 use super::convert;
 use crate::rules::{check_binding, check_trigger};
@@ -8,18 +13,85 @@ use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tonic::{Code, Request, Response, Status};
+
+/// Test runs one tenant may have in flight through this control plane.
+pub const MAX_TEST_RUNS_PER_TENANT: usize = 4;
 
 /// The `Tests` service: test runs.
 pub struct TestRunsApi {
     cp: Arc<ControlPlane>,
+    in_flight: TestRunQuota,
+}
+
+/// Test runs in flight per tenant, at most `max` each.
+struct TestRunQuota {
+    max: usize,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One test run in flight for a tenant, counted until dropped.
+struct InFlight {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    tenant: String,
+}
+
+impl TestRunQuota {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            counts: Arc::default(),
+        }
+    }
+
+    /// Counts a test run of `tenant`, or refuses it past the tenant's share.
+    fn start(&self, tenant: &str) -> Result<InFlight, Error> {
+        let mut counts = lock(&self.counts);
+        let count = counts.entry(tenant.to_owned()).or_default();
+        if *count >= self.max {
+            return Err(Error::Busy(format!(
+                "the tenant has {} test runs in flight already; retry when one has finished",
+                self.max
+            )));
+        }
+        *count += 1;
+        Ok(InFlight {
+            counts: Arc::clone(&self.counts),
+            tenant: tenant.to_owned(),
+        })
+    }
+}
+
+fn lock(
+    counts: &Mutex<HashMap<String, usize>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    // The counts stay consistent whatever panicked: nothing else runs under the lock.
+    counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut counts = lock(&self.counts);
+        if let Some(count) = counts.get_mut(&self.tenant) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 impl TestRunsApi {
     /// Serves `cp`.
     pub fn new(cp: Arc<ControlPlane>) -> Self {
-        Self { cp }
+        Self {
+            cp,
+            in_flight: TestRunQuota::new(MAX_TEST_RUNS_PER_TENANT),
+        }
     }
 
     fn authorised<T>(&self, message: T) -> Result<Request<T>, Error> {
@@ -38,6 +110,9 @@ fn from_runner(status: Status) -> Error {
         Code::InvalidArgument => Error::Invalid(status.message().to_owned()),
         Code::NotFound => Error::NotFound(status.message().to_owned()),
         Code::FailedPrecondition => Error::FailedPrecondition(status.message().to_owned()),
+        // The runner ran nothing: its test slots (or the tenant's share of
+        // them) are taken.
+        Code::ResourceExhausted => Error::Busy(status.message().to_owned()),
         _ => Error::Unavailable {
             what: "the test runner",
             detail: format!("{:?}: {}", status.code(), status.message()),
@@ -60,6 +135,7 @@ impl Tests for TestRunsApi {
         request: Request<pb::TestVersionRequest>,
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
+        let _in_flight = self.in_flight.start(&caller.tenant)?;
         let r = request.into_inner();
         let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
@@ -142,6 +218,7 @@ impl Tests for TestRunsApi {
         request: Request<pb::TestSlotRequest>,
     ) -> Result<Response<run::ExecuteResponse>, Status> {
         let caller = self.cp.tenant(&request).await?;
+        let _in_flight = self.in_flight.start(&caller.tenant)?;
         let r = request.into_inner();
         let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
@@ -165,5 +242,26 @@ impl Tests for TestRunsApi {
             .await
             .map_err(from_runner)?;
         Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_past_its_test_runs_is_refused_until_one_ends() {
+        let quota = TestRunQuota::new(2);
+        let first = quota.start("acme").expect("first");
+        let _second = quota.start("acme").expect("second");
+        let refused = quota.start("acme").map(|_| ());
+        assert!(matches!(refused, Err(Error::Busy(_))), "{refused:?}");
+        assert_eq!(
+            Status::from(refused.expect_err("busy")).code(),
+            Code::ResourceExhausted
+        );
+        let _other = quota.start("globex").expect("another tenant's own share");
+        drop(first);
+        let _third = quota.start("acme").expect("room again");
     }
 }
