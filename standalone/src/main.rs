@@ -65,11 +65,20 @@ fn print_welcome(args: &Args, running: &Running) {
     println!("Actions is running (data in {}):", data.display());
     println!("  control plane  http://{cp}   (management API, RunnerSync; reflection on)");
     println!("  runner         http://{runner}   (execution API)");
-    println!("Tokens (also in {}):", data.join("secrets.toml").display());
-    println!("  operator  {}", secrets.operator_token);
-    println!("  runner    {}", secrets.runner_token);
+    let secrets_file = data.join("secrets.toml");
+    // Printed once, when generated: a terminal's scrollback and a service's
+    // log are no place to repeat them on every start.
+    if running.generated_tokens {
+        println!("Tokens, generated now (kept in {}):", secrets_file.display());
+        println!("  operator  {}", secrets.operator_token);
+        println!("  runner    {}", secrets.runner_token);
+        if args.demo {
+            println!("  tenant 'demo'  {}", secrets.demo_token);
+        }
+    } else {
+        println!("Tokens: in {} (mode 0600)", secrets_file.display());
+    }
     if args.demo {
-        println!("  tenant 'demo'  {}", secrets.demo_token);
         println!();
         println!("The demo tenant has the starters published and attached:");
         println!("  login.pre-credential-check  domain-allowlist (example.com, example.org)");
@@ -78,8 +87,8 @@ fn print_welcome(args: &Args, running: &Running) {
         println!();
         println!("Try a login (in another terminal):");
         println!(
-            "  target/release/action trigger login.post-login --tenant demo --server http://{runner} \\\n    --token {} --event {}/custom-claim/events/gold-user.json",
-            secrets.runner_token,
+            "  target/release/action trigger login.post-login --tenant demo --server http://{runner} \\\n    --token \"$(sed -n 's/^runner_token = \"\\(.*\\)\"/\\1/p' {})\" \\\n    --event {}/custom-claim/events/gold-user.json",
+            secrets_file.display(),
             args.starters.display()
         );
     } else {

@@ -7,6 +7,7 @@ mod common;
 mod hostile;
 mod sandbox;
 
+mod authentication;
 mod control_plane_sync;
 mod execute;
 mod fetch;
