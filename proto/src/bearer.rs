@@ -62,9 +62,9 @@ pub fn same_secret(presented: &str, expected: &str) -> bool {
 pub enum ServingWithoutTokens {
     /// Tokens are missing (empty) and no insecure flag was given.
     #[error(
-        "no token is set for {}: an empty token is refused, never taken as \
-         \"no authentication\". Set it (for local development only, \
-         --insecure-no-auth serves without it, on loopback)",
+        "empty token settings: {}. An empty token is refused, never taken as \
+         \"no authentication\": set them (for local development only, \
+         --insecure-no-auth serves without them, on loopback)",
         .missing.join(", ")
     )]
     MissingTokens {
