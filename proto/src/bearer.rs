@@ -1,6 +1,7 @@
 //! The `authorization: Bearer <token>` header every Actions API takes:
 //! how clients attach it and how servers read and compare it, in one place.
 
+use std::net::SocketAddr;
 use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use tonic::service::Interceptor;
 
@@ -55,6 +56,52 @@ pub fn same_secret(presented: &str, expected: &str) -> bool {
         == 0
 }
 
+/// Why a service will not serve: it lacks tokens and was not told it may
+/// go without, or it was told so but is not on loopback.
+#[derive(Debug, thiserror::Error)]
+pub enum ServingWithoutTokens {
+    /// Tokens are missing (empty) and no insecure flag was given.
+    #[error(
+        "empty token settings: {}. An empty token is refused, never taken as \
+         \"no authentication\": set them (for local development only, \
+         --insecure-no-auth serves without them, on loopback)",
+        .missing.join(", ")
+    )]
+    MissingTokens {
+        /// The settings that are empty.
+        missing: Vec<String>,
+    },
+    /// The insecure flag was given for an address that is not loopback.
+    #[error(
+        "insecure_no_auth (--insecure-no-auth) is only allowed on loopback, \
+         and {address} is not: listen on 127.0.0.1 or [::1], or set the tokens"
+    )]
+    NotLoopback {
+        /// Where the service would listen.
+        address: SocketAddr,
+    },
+}
+
+/// Whether a service listening on `address` may serve, its empty token
+/// settings being `missing`: an empty token never means "no
+/// authentication" unless the operator says so (`insecure_no_auth`), and
+/// saying so is refused anywhere but loopback, tokens set or not.
+pub fn check_serving(
+    missing: &[&str],
+    insecure_no_auth: bool,
+    address: SocketAddr,
+) -> Result<(), ServingWithoutTokens> {
+    if insecure_no_auth && !address.ip().is_loopback() {
+        return Err(ServingWithoutTokens::NotLoopback { address });
+    }
+    if !missing.is_empty() && !insecure_no_auth {
+        return Err(ServingWithoutTokens::MissingTokens {
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        });
+    }
+    Ok(())
+}
+
 /// A client interceptor that presents one token on every call (none at all
 /// for an empty token, which no server accepts as a credential).
 #[derive(Clone)]
@@ -97,6 +144,25 @@ mod tests {
         assert_eq!(presented(&metadata), None);
         metadata.insert(AUTHORIZATION, "Bearer ".parse().expect("ascii"));
         assert_eq!(presented(&metadata), None);
+    }
+
+    #[test]
+    fn serving_without_tokens_takes_the_flag_and_loopback() {
+        let loopback: SocketAddr = "127.0.0.1:1".parse().expect("address");
+        let anywhere: SocketAddr = "0.0.0.0:1".parse().expect("address");
+        assert!(check_serving(&[], false, anywhere).is_ok());
+        assert!(matches!(
+            check_serving(&["token"], false, loopback),
+            Err(ServingWithoutTokens::MissingTokens { missing }) if missing == ["token"]
+        ));
+        assert!(check_serving(&["token"], true, loopback).is_ok());
+        assert!(check_serving(&[], true, "[::1]:1".parse().expect("address")).is_ok());
+        for missing in [&[][..], &["token"][..]] {
+            assert!(matches!(
+                check_serving(missing, true, anywhere),
+                Err(ServingWithoutTokens::NotLoopback { .. })
+            ));
+        }
     }
 
     #[test]

@@ -123,6 +123,7 @@ fn main() {
         let settings = work.path().join(format!("runner-{count}.toml"));
         let mut runner_settings = RunnerSettings::new(&modules_dir);
         runner_settings.listen = format!("127.0.0.1:{port}");
+        runner_settings.insecure_no_auth = true;
         runner_settings.flows_file = Some(flows_file.clone());
         runner_settings.cache_dir = Some(cache_dir.clone());
         std::fs::write(

@@ -17,6 +17,9 @@ pub enum RunnerError {
     /// The runner's settings or flows are wrong.
     #[error("configuration: {0}")]
     Config(String),
+    /// Asked to serve without its tokens, and not allowed to.
+    #[error("{0}")]
+    WithoutTokens(#[from] actions_proto::bearer::ServingWithoutTokens),
     /// The module was compiled for another plugin build; recompile it from source.
     #[error(
         "the module was compiled for plugin {module}, this runner has plugin {runner}; recompile the Action"

@@ -12,7 +12,10 @@
 //!   broadcast, documentation and benchmark ranges, and IPv6 forms that embed
 //!   such an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4), unless
 //!   the operator allows a CIDR;
-//! - the response body is read up to the limit and no further.
+//! - the response body is read up to the limit and no further;
+//! - an error never says what a name resolved to, nor whether it resolved
+//!   at all: the Action learns that the host it named is out of reach, not
+//!   the layout of the network behind it.
 
 use crate::fetch::{FetchError, FetchRequest, FetchResponse, HttpFetch};
 use futures::future::BoxFuture;
@@ -127,9 +130,16 @@ impl GuardedHttp {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
                 }
+                let refused = |reason| FetchError::Refused {
+                    url: attempt.url().to_string(),
+                    reason,
+                };
                 match check_url(attempt.url(), &redirect_policy) {
                     Ok(()) => attempt.follow(),
-                    Err(reason) => attempt.error(reason),
+                    Err(reason) => {
+                        let error = refused(reason);
+                        attempt.error(error)
+                    }
                 }
             }))
             .user_agent("actions-runner")
@@ -171,29 +181,24 @@ impl reqwest::dns::Resolve for CheckedResolver {
         let policy = Arc::clone(&self.policy);
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut refused = Vec::new();
+            // The same words whether the name does not resolve or resolves
+            // only to refused addresses, and never the addresses: that would
+            // map the internal network for the Action.
+            let unreachable = || FetchError::Refused {
+                url: host.clone(),
+                reason: format!("{host} does not resolve to an address Actions may reach"),
+            };
+            let resolved: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await
+            {
+                Ok(found) => found.collect(),
+                Err(_) => return Err(unreachable().into()),
+            };
             let allowed: Vec<SocketAddr> = resolved
                 .into_iter()
-                .filter(|addr| match policy.refusal(addr.ip()) {
-                    None => true,
-                    Some(why) => {
-                        refused.push(format!("{} is {why}", addr.ip()));
-                        false
-                    }
-                })
+                .filter(|addr| policy.refusal(addr.ip()).is_none())
                 .collect();
             if allowed.is_empty() {
-                let reason = if refused.is_empty() {
-                    format!("{host} does not resolve")
-                } else {
-                    format!(
-                        "{host} resolves only to refused addresses: {}",
-                        refused.join("; ")
-                    )
-                };
-                return Err(reason.into());
+                return Err(unreachable().into());
             }
             let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
@@ -261,27 +266,24 @@ impl HttpFetch for GuardedHttp {
     }
 }
 
-/// reqwest's errors, with the refusal our resolver or redirect policy gave.
+/// reqwest's errors: the refusal our resolver or redirect policy gave, in
+/// its own words, or the transport's failure.
 fn describe(url: &str, error: &reqwest::Error) -> FetchError {
     let mut reason = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
+        if let Some(FetchError::Refused { reason, .. }) = inner.downcast_ref::<FetchError>() {
+            return FetchError::Refused {
+                url: url.to_owned(),
+                reason: reason.clone(),
+            };
+        }
         reason = format!("{reason}: {inner}");
         source = inner.source();
     }
-    if reason.contains("refused addresses")
-        || reason.contains(" is a ")
-        || reason.contains("is not allowed")
-    {
-        FetchError::Refused {
-            url: url.to_owned(),
-            reason,
-        }
-    } else {
-        FetchError::Failed {
-            url: url.to_owned(),
-            reason,
-        }
+    FetchError::Failed {
+        url: url.to_owned(),
+        reason,
     }
 }
 

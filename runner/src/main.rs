@@ -21,15 +21,19 @@ struct Args {
     /// Overrides `listen`.
     #[arg(long, env = "ACTIONS_RUNNER_LISTEN")]
     listen: Option<String>,
-    /// Overrides `token` (the execution API's bearer token).
+    /// Overrides `token` (the execution API's bearer token); empty: the file's.
     #[arg(long, env = "ACTIONS_RUNNER_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Overrides `control_plane`; empty: none.
     #[arg(long, env = "ACTIONS_CONTROL_PLANE")]
     control_plane: Option<String>,
-    /// Overrides `sync_token`.
+    /// Overrides `sync_token`; empty: the file's.
     #[arg(long, env = "ACTIONS_SYNC_TOKEN", hide_env_values = true)]
     sync_token: Option<String>,
+    /// Serve without the tokens that are empty (local development only:
+    /// refused unless listening on loopback).
+    #[arg(long)]
+    insecure_no_auth: bool,
 }
 
 impl Args {
@@ -39,15 +43,18 @@ impl Args {
         if let Some(listen) = self.listen {
             settings.listen = listen;
         }
-        if let Some(token) = self.token {
+        // An empty variable (`ACTIONS_RUNNER_TOKEN=`) is a mistake, never a
+        // way to turn authentication off: the file's token stands.
+        if let Some(token) = self.token.filter(|t| !t.is_empty()) {
             settings.token = token;
         }
         if let Some(control_plane) = self.control_plane {
             settings.control_plane = Some(control_plane).filter(|c| !c.is_empty());
         }
-        if let Some(token) = self.sync_token {
+        if let Some(token) = self.sync_token.filter(|t| !t.is_empty()) {
             settings.sync_token = token;
         }
+        settings.insecure_no_auth |= self.insecure_no_auth;
         Ok(settings)
     }
 }

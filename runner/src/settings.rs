@@ -20,9 +20,14 @@ pub struct RunnerSettings {
     #[serde(default = "default_listen")]
     pub listen: String,
     /// Bearer token that callers of the execution API must present. Empty:
-    /// no check (only for a runner bound to loopback).
+    /// the runner refuses to start, unless `insecure_no_auth`.
     #[serde(default)]
     pub token: String,
+    /// Serve without the tokens left empty (`token`: any caller; `sync_token`:
+    /// present none to the control plane). Local development only: refused
+    /// unless the runner listens on loopback.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_no_auth: bool,
     /// A flows snapshot (JSON), reloaded when it changes. With a control
     /// plane, optional: the starting point until its first snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,7 +35,8 @@ pub struct RunnerSettings {
     /// The control plane: flows are watched from it and run records pushed to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<String>,
-    /// Presented to the control plane on RunnerSync (its `sync_token`).
+    /// Presented to the control plane on RunnerSync (its `sync_token`). With
+    /// a control plane, empty is refused unless `insecure_no_auth`.
     #[serde(default)]
     pub sync_token: String,
     /// Folder of compiled modules, `<sha256>.wasm`.
@@ -143,6 +149,7 @@ impl RunnerSettings {
         Self {
             listen: default_listen(),
             token: String::new(),
+            insecure_no_auth: false,
             flows_file: None,
             control_plane: None,
             sync_token: String::new(),
@@ -179,6 +186,18 @@ impl RunnerSettings {
     /// The settings as a TOML file would say them (what `from_toml` reads back).
     pub fn to_toml(&self) -> Result<String, RunnerError> {
         toml::to_string(self).map_err(|e| RunnerError::Config(e.to_string()))
+    }
+
+    /// The token settings that are empty although this runner needs them.
+    pub fn missing_tokens(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.token.is_empty() {
+            missing.push("token");
+        }
+        if self.control_plane.is_some() && self.sync_token.is_empty() {
+            missing.push("sync_token");
+        }
+        missing
     }
 
     /// This runner's name: the configured one, or `runner-<pid>`.

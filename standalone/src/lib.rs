@@ -80,6 +80,9 @@ pub struct Running {
     pub data: PathBuf,
     /// Its tokens.
     pub secrets: StandaloneSecrets,
+    /// Whether this start generated any of them (the first start, or the
+    /// first with `--demo`): only then are they worth printing.
+    pub generated_tokens: bool,
     stop: tokio::sync::watch::Sender<bool>,
     control_plane_task: tokio::task::JoinHandle<Result<(), actions_control_plane::Error>>,
     runner_task: tokio::task::JoinHandle<Result<(), actions_runner::RunnerError>>,
@@ -96,10 +99,12 @@ fn random_token(prefix: &str) -> Result<String, StandaloneError> {
     Ok(format!("{prefix}_{}", hex::encode(bytes)))
 }
 
-fn load_secrets(path: &Path) -> Result<StandaloneSecrets, StandaloneError> {
+/// The secrets file's tokens, and whether they were generated just now.
+fn load_secrets(path: &Path) -> Result<(StandaloneSecrets, bool), StandaloneError> {
     if path.exists() {
         let text = std::fs::read_to_string(path).map_err(|e| data_error("reading", path, e))?;
-        return toml::from_str(&text).map_err(|e| data_error("reading", path, e));
+        let secrets = toml::from_str(&text).map_err(|e| data_error("reading", path, e))?;
+        return Ok((secrets, false));
     }
     let secrets = StandaloneSecrets {
         operator_token: random_token("op")?,
@@ -108,7 +113,19 @@ fn load_secrets(path: &Path) -> Result<StandaloneSecrets, StandaloneError> {
         demo_token: String::new(),
     };
     save_secrets(path, &secrets)?;
-    Ok(secrets)
+    Ok((secrets, true))
+}
+
+/// Creates `dir` (and its missing parents) readable by this user only: it
+/// holds the database, the secrets, the modules and the run records. A
+/// folder that exists already keeps its mode: it may be shared on purpose.
+fn create_private_dir(dir: &Path) -> Result<(), StandaloneError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| data_error("creating", dir, e))
 }
 
 fn save_secrets(path: &Path, secrets: &StandaloneSecrets) -> Result<(), StandaloneError> {
@@ -138,12 +155,12 @@ async fn bind(address: &str) -> Result<tokio::net::TcpListener, StandaloneError>
 
 /// Starts the control plane and the runner; with `demo`, loads the demo tenant.
 pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
-    std::fs::create_dir_all(&options.data_dir)
-        .map_err(|e| data_error("creating", &options.data_dir, e))?;
+    create_private_dir(&options.data_dir)?;
     let data = std::fs::canonicalize(&options.data_dir)
         .map_err(|e| data_error("opening", &options.data_dir, e))?;
     let secrets_path = data.join("secrets.toml");
-    let mut secrets = load_secrets(&secrets_path)?;
+    let (mut secrets, mut generated_tokens) = load_secrets(&secrets_path)?;
+    create_private_dir(&data.join("cache"))?;
 
     let cp_listener = bind(&options.control_plane_listen).await?;
     let runner_listener = bind(&options.runner_listen).await?;
@@ -162,6 +179,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
         Secrets {
             operator_token: secrets.operator_token.clone(),
             sync_token: secrets.sync_token.clone(),
+            insecure_no_auth: false,
         },
         Some(data.join("cache")),
         Some(&TestRunnerSettings {
@@ -180,8 +198,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
     runner_settings.cache_dir = Some(data.join("cache"));
     runner_settings.runner_id = "standalone".into();
     runner_settings.records.spool_dir = Some(data.join("spool"));
-    std::fs::create_dir_all(&runner_settings.modules_dir)
-        .map_err(|e| data_error("creating", &runner_settings.modules_dir, e))?;
+    create_private_dir(&runner_settings.modules_dir)?;
     let runner = tokio::task::spawn_blocking(move || RunnerState::new(runner_settings))
         .await
         .map_err(|e| StandaloneError::Data(format!("starting the runner: {e}")))??;
@@ -206,6 +223,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
         if secrets.demo_token.is_empty() {
             secrets.demo_token = demo::create_tenant(&cp_url, &secrets.operator_token).await?;
             save_secrets(&secrets_path, &secrets)?;
+            generated_tokens = true;
         }
         demo::load(&cp_url, &secrets.demo_token, &options.starters).await?;
     }
@@ -214,6 +232,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
         runner: runner_address,
         data,
         secrets,
+        generated_tokens,
         stop,
         control_plane_task,
         runner_task,

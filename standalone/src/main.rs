@@ -87,11 +87,20 @@ fn print_welcome(args: &Args, running: &Running, console: bool) {
     if console {
         println!("  admin console  http://{cp}/   (sign in with a tenant or the operator token)");
     }
-    println!("Tokens (also in {}):", data.join("secrets.toml").display());
-    println!("  operator  {}", secrets.operator_token);
-    println!("  runner    {}", secrets.runner_token);
+    let secrets_file = data.join("secrets.toml");
+    // Printed once, when generated: a terminal's scrollback and a service's
+    // log are no place to repeat them on every start.
+    if running.generated_tokens {
+        println!("Tokens, generated now (kept in {}):", secrets_file.display());
+        println!("  operator  {}", secrets.operator_token);
+        println!("  runner    {}", secrets.runner_token);
+        if args.demo {
+            println!("  tenant 'demo'  {}", secrets.demo_token);
+        }
+    } else {
+        println!("Tokens: in {} (mode 0600)", secrets_file.display());
+    }
     if args.demo {
-        println!("  tenant 'demo'  {}", secrets.demo_token);
         println!();
         println!("The demo tenant has the starters published and attached:");
         println!("  login.pre-credential-check  domain-allowlist (example.com, example.org)");
@@ -100,8 +109,8 @@ fn print_welcome(args: &Args, running: &Running, console: bool) {
         println!();
         println!("Try a login (in another terminal):");
         println!(
-            "  target/release/action trigger login.post-login --tenant demo --server http://{runner} \\\n    --token {} --event {}/custom-claim/events/gold-user.json",
-            secrets.runner_token,
+            "  target/release/action trigger login.post-login --tenant demo --server http://{runner} \\\n    --token \"$(sed -n 's/^runner_token = \"\\(.*\\)\"/\\1/p' {})\" \\\n    --event {}/custom-claim/events/gold-user.json",
+            secrets_file.display(),
             args.starters.display()
         );
     } else {

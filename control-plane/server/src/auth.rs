@@ -15,15 +15,22 @@ pub struct TenantCaller {
     pub tenant: String,
     /// The token's name, recorded as the actor of every change.
     pub actor: String,
+    /// The token's id: streams it opened end when it is revoked.
+    pub token_id: String,
 }
 
 /// The operator's and the runners' shared secrets.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
-    /// Empty: tenants cannot be managed over the API.
+    /// Empty: refused at start-up unless `insecure_no_auth`; then tenants
+    /// cannot be managed over the API.
     pub operator_token: String,
-    /// Empty: any runner may connect (development only).
+    /// Empty: refused at start-up unless `insecure_no_auth`; then any runner
+    /// may connect.
     pub sync_token: String,
+    /// Serve without the tokens left empty: local development only, refused
+    /// anywhere but loopback ([`Secrets::check_serving`]).
+    pub insecure_no_auth: bool,
 }
 
 /// A fresh token secret.
@@ -49,6 +56,21 @@ pub fn secret_sha256(secret: &str) -> String {
 }
 
 impl Secrets {
+    /// Whether a control plane with these secrets may serve on `address`:
+    /// an empty token is refused unless `insecure_no_auth`, which is refused
+    /// anywhere but loopback.
+    pub fn check_serving(&self, address: std::net::SocketAddr) -> Result<(), Error> {
+        let mut missing = Vec::new();
+        if self.operator_token.is_empty() {
+            missing.push("operator_token");
+        }
+        if self.sync_token.is_empty() {
+            missing.push("sync_token");
+        }
+        actions_proto::bearer::check_serving(&missing, self.insecure_no_auth, address)?;
+        Ok(())
+    }
+
     /// The call must carry the operator token.
     pub fn operator(&self, metadata: &MetadataMap) -> Result<(), Error> {
         if self.operator_token.is_empty() {
@@ -69,7 +91,8 @@ impl Secrets {
 
     /// The call must come from a runner.
     pub fn runner(&self, metadata: &MetadataMap) -> Result<(), Error> {
-        if self.sync_token.is_empty() {
+        // `check_serving` only lets an empty sync token through on loopback.
+        if self.sync_token.is_empty() && self.insecure_no_auth {
             return Ok(());
         }
         match bearer(metadata) {
@@ -101,6 +124,7 @@ impl Secrets {
         Ok(TenantCaller {
             tenant: stored.tenant_id,
             actor: stored.name,
+            token_id: stored.id,
         })
     }
 }

@@ -14,6 +14,9 @@ pub enum Error {
     /// Settings, the database URL or the migrations are wrong.
     #[error("configuration: {0}")]
     Config(String),
+    /// Asked to serve without its tokens, and not allowed to.
+    #[error("{0}")]
+    WithoutTokens(#[from] actions_proto::bearer::ServingWithoutTokens),
     /// No token, or one that is unknown or revoked.
     #[error("{0}")]
     Unauthenticated(String),
@@ -76,7 +79,7 @@ pub enum Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let code = match &error {
-            Error::Config(_) | Error::Internal(_) => Code::Internal,
+            Error::Config(_) | Error::WithoutTokens(_) | Error::Internal(_) => Code::Internal,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Invalid(_) | Error::OverCeilings(_) | Error::Manifest(_) => {

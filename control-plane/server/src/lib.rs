@@ -10,6 +10,7 @@
 //! - [`rules`]: the rules of the domain that several services apply (slugs,
 //!   triggers, whether a binding fits the version it runs), each in one place.
 //! - [`auth`]: operator, tenant and runner credentials.
+//! - [`page_tokens`]: opaque, tenant-bound page tokens of shared tables.
 //!
 //! Every error is an [`Error`]; `error.rs` is the one place it becomes a
 //! gRPC status.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod console;
 mod error;
 pub mod package;
+pub mod page_tokens;
 pub mod rules;
 pub mod schema;
 mod settings;

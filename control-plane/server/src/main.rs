@@ -9,28 +9,33 @@ use anyhow::Context as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+const USAGE: &str = "usage: actions-control-plane [--config control-plane.toml] [--insecure-no-auth]\n\
+    --insecure-no-auth  serve without the tokens left empty (local development; loopback only)";
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
+    let mut insecure_no_auth = false;
     let mut config: Option<PathBuf> =
         std::env::var_os("ACTIONS_CONTROL_PLANE_CONFIG").map(PathBuf::from);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--config" | "-c" => config = args.next().map(PathBuf::from),
+            "--insecure-no-auth" => insecure_no_auth = true,
             "--help" | "-h" => {
-                println!("usage: actions-control-plane [--config control-plane.toml]");
+                println!("{USAGE}");
                 return Ok(());
             }
-            other => anyhow::bail!(
-                "unknown argument {other:?}; usage: actions-control-plane [--config FILE]"
-            ),
+            other => anyhow::bail!("unknown argument {other:?}; {USAGE}"),
         }
     }
-    let settings = with_environment(ControlPlaneSettings::load(config.as_deref())?);
+    let mut settings = with_environment(ControlPlaneSettings::load(config.as_deref())?);
+    settings.insecure_no_auth |= insecure_no_auth;
     tokio::runtime::Runtime::new()?.block_on(run(settings))
 }
 
 /// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_CONSOLE_DIR`, `ACTIONS_DATABASE_URL`,
-/// `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN` over the file.
+/// `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN` over the file. An empty
+/// variable is a mistake, never a way to turn a token off: the file's stands.
 fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if let Some(listen) = from_env("ACTIONS_CONTROL_PLANE_LISTEN") {
@@ -54,16 +59,22 @@ fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings 
 async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
     let _telemetry = actions_telemetry::init("actions-control-plane")
         .map_err(|e| anyhow::anyhow!("starting telemetry: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let secrets = Secrets {
+        operator_token: settings.operator_token.clone(),
+        sync_token: settings.sync_token.clone(),
+        insecure_no_auth: settings.insecure_no_auth,
+    };
+    // Before the database and the compiler: a refusal should not wait on them.
+    secrets.check_serving(listener.local_addr()?)?;
     let store = Store::connect(&settings.database_url).await?;
     tokio::spawn(
         store
             .clone()
             .follow_other_replicas(settings.database_url.clone()),
     );
-    let secrets = Secrets {
-        operator_token: settings.operator_token.clone(),
-        sync_token: settings.sync_token.clone(),
-    };
     let cp = ControlPlane::new(
         store,
         secrets,
@@ -73,9 +84,6 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
     .await?
     .with_binding_ceilings(settings.binding_ceilings.limits()?)
     .with_console(settings.console_dir.clone());
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "control plane listening");
     if settings.console_dir.is_some() {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 pub struct TestRunnerSettings {
     /// e.g. `http://127.0.0.1:50061`.
     pub url: String,
-    /// The runner's execution token.
+    /// The runner's execution token. Empty: refused at start-up, unless
+    /// `insecure_no_auth`.
     #[serde(default)]
     pub token: String,
 }
@@ -90,12 +91,18 @@ pub struct ControlPlaneSettings {
     /// `postgres://user@host/database`.
     #[serde(default = "default_database_url")]
     pub database_url: String,
-    /// Creates tenants and their tokens; empty: tenant management is off.
+    /// Creates tenants and their tokens. Empty: refused at start-up, unless
+    /// `insecure_no_auth` (then tenant management is off).
     #[serde(default)]
     pub operator_token: String,
-    /// What runners present on RunnerSync; empty: any runner may connect.
+    /// What runners present on RunnerSync. Empty: refused at start-up,
+    /// unless `insecure_no_auth` (then any runner may connect).
     #[serde(default)]
     pub sync_token: String,
+    /// Serve without the tokens left empty: local development only, refused
+    /// unless listening on loopback.
+    #[serde(default)]
+    pub insecure_no_auth: bool,
     /// Where the compiler caches the plugin's machine code.
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
@@ -126,6 +133,7 @@ impl Default for ControlPlaneSettings {
             database_url: default_database_url(),
             operator_token: String::new(),
             sync_token: String::new(),
+            insecure_no_auth: false,
             cache_dir: None,
             test_runner: None,
             binding_ceilings: BindingCeilings::default(),

@@ -1,14 +1,19 @@
 //! What every service of the control plane shares.
 
 use crate::auth::{Secrets, TenantCaller};
+use crate::page_tokens::PageTokens;
 use crate::store::Store;
 use crate::{Error, TestRunnerSettings};
 use actions_compiler::{CompiledAction, Compiler, SourcePackage};
+use actions_proto::bearer::ServingWithoutTokens;
 use actions_proto::limits::CEILINGS;
 use actions_proto::runner::v1::Limits;
 use actions_proto::runner::v1::execution_client::ExecutionClient;
 use std::sync::Arc;
 use tonic::transport::{Channel, Endpoint};
+
+/// Revocations a stream may fall behind by before it must ask the store.
+const REVOCATIONS_KEPT: usize = 64;
 
 /// The control plane's state: the store, the compiler, the secrets, the
 /// runner test runs go to, and the ceilings over bindings' limits.
@@ -21,6 +26,11 @@ pub struct ControlPlane {
     test_runner: Option<(ExecutionClient<Channel>, String)>,
     binding_ceilings: Limits,
     console_dir: Option<std::path::PathBuf>,
+    /// Page tokens of the listings over shared tables.
+    pub page_tokens: PageTokens,
+    /// The ids of tokens revoked on this replica, as they are revoked:
+    /// streams opened with them end at once.
+    revocations: tokio::sync::broadcast::Sender<String>,
 }
 
 impl ControlPlane {
@@ -37,6 +47,14 @@ impl ControlPlane {
             .map_err(|e| Error::Internal(format!("preparing the compiler: {e}")))??;
         let test_runner = match test_runner {
             None => None,
+            // Sending no token to a runner that wants one fails every test
+            // run; to one that wants none, it is `insecure_no_auth`.
+            Some(settings) if settings.token.is_empty() && !secrets.insecure_no_auth => {
+                return Err(ServingWithoutTokens::MissingTokens {
+                    missing: vec!["test_runner.token".into()],
+                }
+                .into());
+            }
             Some(settings) => {
                 let endpoint = Endpoint::from_shared(settings.url.clone()).map_err(|e| {
                     Error::Config(format!("test_runner.url {:?}: {e}", settings.url))
@@ -50,10 +68,12 @@ impl ControlPlane {
         Ok(Self {
             store,
             compiler: Arc::new(compiler),
+            page_tokens: PageTokens::new(&secrets)?,
             secrets,
             test_runner,
             binding_ceilings: CEILINGS,
             console_dir: None,
+            revocations: tokio::sync::broadcast::channel(REVOCATIONS_KEPT).0,
         })
     }
 
@@ -84,6 +104,18 @@ impl ControlPlane {
         } else {
             Err(Error::OverCeilings(over))
         }
+    }
+
+    /// Tells the streams open on this replica that `token_id` is revoked.
+    pub fn announce_revoked(&self, token_id: &str) {
+        // No receiver: no stream is open, nothing to end.
+        let _ = self.revocations.send(token_id.to_owned());
+    }
+
+    /// Revocations announced from now on (a receiver that falls behind
+    /// gets `Lagged`, and must ask the store).
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.revocations.subscribe()
     }
 
     /// The tenant of the call's token.

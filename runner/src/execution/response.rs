@@ -1,7 +1,17 @@
 //! The one conversion from a slot run to what leaves the runner: the
-//! `ExecuteResponse` the caller gets, which is also the heart of the run's
-//! record. Secrets are redacted and text is capped here, once, so the
-//! caller and the record always agree.
+//! `ExecuteResponse` the caller gets (a test run's too), which is also the
+//! heart of the run's record. Secrets are redacted and text is capped here,
+//! once, so the caller and the record always agree.
+//!
+//! A binding's secrets are redacted from everything a run can put out:
+//! logs, error text, the deny reason, claims, metadata and scopes (values
+//! and keys). Each secret is a JSON value of any shape; what is redacted is
+//! the text of each string and number inside it (at any depth, and its
+//! JSON-escaped form), wherever it appears. Booleans and `null` carry no
+//! secret worth the name, and text shorter than [`MIN_SECRET_LEN`] bytes is
+//! left alone: a value that short is guessed in a million tries, and
+//! redacting it would blank out ordinary words and numbers ("1", "true",
+//! "2024").
 
 use crate::report::{Effects, LogLine, Outcome, RunReport};
 use crate::slot::{BindingRun, SlotRun};
@@ -17,13 +27,17 @@ pub const MAX_BINDING_LOG_BYTES: usize = 64 * 1024;
 pub const MAX_ERROR_BYTES: usize = 4 * 1024;
 /// What a secret's value becomes wherever it would show.
 pub const REDACTED: &str = "[redacted]";
-/// Secrets shorter than this are not redacted: they would blank out
-/// ordinary words, and are no secret anyway.
-const MIN_SECRET_LEN: usize = 4;
+/// Secret text shorter than this, in bytes, is not redacted: it would blank
+/// out ordinary words and numbers, and is no secret anyway.
+pub const MIN_SECRET_LEN: usize = 6;
 
 /// The response to a slot run.
 pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
-    let json = |map: &Map<String, Value>| Value::Object(map.clone()).to_string();
+    let every_secret = Secrets::of(slot.bindings.iter());
+    let json = |map: &Map<String, Value>| every_secret.value(&Value::Object(map.clone())).to_string();
+    let text = |texts: &[String]| -> Vec<String> {
+        texts.iter().map(|t| every_secret.text(t)).collect()
+    };
     let Effects {
         access_token_claims,
         id_token_claims,
@@ -32,7 +46,6 @@ pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
         app_metadata,
         user_metadata,
     } = &slot.effects;
-    let every_secret: Vec<&str> = slot.bindings.iter().flat_map(secrets_of).collect();
     pb::ExecuteResponse {
         run_id,
         decision: if slot.deny_reason.is_some() {
@@ -43,12 +56,12 @@ pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
         deny_reason: slot
             .deny_reason
             .as_deref()
-            .map(|reason| redact(reason, &every_secret))
+            .map(|reason| every_secret.text(reason))
             .unwrap_or_default(),
         access_token_claims_json: json(access_token_claims),
         id_token_claims_json: json(id_token_claims),
-        scopes_added: scopes_added.clone(),
-        scopes_removed: scopes_removed.clone(),
+        scopes_added: text(scopes_added),
+        scopes_removed: text(scopes_removed),
         app_metadata_json: json(app_metadata),
         user_metadata_json: json(user_metadata),
         bindings: slot.bindings.iter().map(binding_result).collect(),
@@ -82,10 +95,10 @@ pub fn record_of(
 
 fn binding_result(run: &BindingRun) -> pb::BindingResult {
     let report: Option<&RunReport> = run.report.as_ref();
-    let secrets: Vec<&str> = secrets_of(run).collect();
+    let secrets = Secrets::of(std::iter::once(run));
     let error = report
         .and_then(|r| r.outcome.error_text())
-        .map(|text| cap(redact(&text, &secrets), MAX_ERROR_BYTES, " [cut]"))
+        .map(|text| cap(secrets.text(&text), MAX_ERROR_BYTES, " [cut]"))
         .unwrap_or_default();
     let binding = &run.binding;
     pb::BindingResult {
@@ -117,7 +130,7 @@ fn outcome(outcome: Option<&Outcome>) -> pb::Outcome {
 }
 
 /// Log lines, redacted, within [`MAX_BINDING_LOG_BYTES`] of text.
-fn log_lines(lines: &[LogLine], secrets: &[&str]) -> Vec<pb::LogLine> {
+fn log_lines(lines: &[LogLine], secrets: &Secrets) -> Vec<pb::LogLine> {
     let mut budget = MAX_BINDING_LOG_BYTES;
     lines
         .iter()
@@ -125,7 +138,7 @@ fn log_lines(lines: &[LogLine], secrets: &[&str]) -> Vec<pb::LogLine> {
             if budget == 0 {
                 return None;
             }
-            let message = cap(redact(&line.message, secrets), budget, " [cut: log limit]");
+            let message = cap(secrets.text(&line.message), budget, " [cut: log limit]");
             budget = budget.saturating_sub(message.len());
             Some(pb::LogLine {
                 level: line.level.as_str().into(),
@@ -137,19 +150,86 @@ fn log_lines(lines: &[LogLine], secrets: &[&str]) -> Vec<pb::LogLine> {
         .collect()
 }
 
-/// The string values of the binding's secrets worth redacting.
-fn secrets_of(run: &BindingRun) -> impl Iterator<Item = &str> {
-    run.binding
-        .secrets
-        .values()
-        .filter_map(Value::as_str)
-        .filter(|s| s.len() >= MIN_SECRET_LEN)
+/// The texts to redact: every string and number inside the bindings'
+/// secrets, at least [`MIN_SECRET_LEN`] bytes long, longest first (so that
+/// a secret inside another is not redacted first, leaving the rest of the
+/// longer one in view).
+struct Secrets(Vec<String>);
+
+impl Secrets {
+    fn of<'a>(runs: impl Iterator<Item = &'a BindingRun>) -> Self {
+        let mut texts = Vec::new();
+        for run in runs {
+            for value in run.binding.secrets.values() {
+                leaf_texts(value, &mut texts);
+            }
+        }
+        texts.retain(|t| t.len() >= MIN_SECRET_LEN);
+        texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        texts.dedup();
+        Self(texts)
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`].
+    fn text(&self, text: &str) -> String {
+        self.0.iter().fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), REDACTED)
+        })
+    }
+
+    /// `value` with every secret redacted from its strings, its numbers
+    /// (a number that shows one becomes the redacted text) and its keys.
+    fn value(&self, value: &Value) -> Value {
+        if self.0.is_empty() {
+            return value.clone();
+        }
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Number(n) => {
+                let shown = n.to_string();
+                let redacted = self.text(&shown);
+                if redacted == shown {
+                    value.clone()
+                } else {
+                    Value::String(redacted)
+                }
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.text(k), self.value(v)))
+                    .collect(),
+            ),
+            Value::Bool(_) | Value::Null => value.clone(),
+        }
+    }
 }
 
-fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets.iter().fold(text.to_owned(), |text, secret| {
-        text.replace(secret, REDACTED)
-    })
+/// The text of each string and number in `value`; a string also as JSON
+/// escapes it (how `JSON.stringify` would log it), and a number also as
+/// JavaScript writes it, when that differs.
+fn leaf_texts(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(s) => {
+            let escaped = Value::String(s.clone()).to_string();
+            let escaped = &escaped[1..escaped.len() - 1];
+            if escaped != s {
+                into.push(escaped.to_owned());
+            }
+            into.push(s.clone());
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            // JavaScript writes a positive exponent with its sign.
+            if text.contains('e') && !text.contains("e-") {
+                into.push(text.replace('e', "e+"));
+            }
+            into.push(text);
+        }
+        Value::Array(items) => items.iter().for_each(|v| leaf_texts(v, into)),
+        Value::Object(map) => map.values().for_each(|v| leaf_texts(v, into)),
+        Value::Bool(_) | Value::Null => {}
+    }
 }
 
 /// `text` within `limit` bytes (cut at a character boundary, `marker` added).
@@ -179,14 +259,42 @@ mod tests {
         assert_eq!(cap("hello".into(), 10, "…"), "hello");
     }
 
+    fn secrets(values: Value) -> Secrets {
+        let mut texts = Vec::new();
+        leaf_texts(&values, &mut texts);
+        texts.retain(|t| t.len() >= MIN_SECRET_LEN);
+        texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        Secrets(texts)
+    }
+
     #[test]
     fn every_occurrence_of_every_secret_is_redacted() {
+        let secrets = secrets(serde_json::json!(["abcd1234", "zzzz99"]));
         assert_eq!(
-            redact(
-                "k=abcd1234 again abcd1234, other=zzzz9",
-                &["abcd1234", "zzzz9"]
-            ),
+            secrets.text("k=abcd1234 again abcd1234, other=zzzz99"),
             "k=[redacted] again [redacted], other=[redacted]"
+        );
+    }
+
+    #[test]
+    fn secrets_of_every_json_type_are_redacted_and_short_ones_are_not() {
+        let secrets = secrets(serde_json::json!({
+            "pin": 98765432,
+            "nested": { "list": ["in-an-array", { "deep": 1.5e300 }] },
+            "quoted": "say \"hi\"",
+            "flag": true,
+            "short": 42,
+            "word": "user",
+        }));
+        let logged = r#"98765432 in-an-array 1.5e+300 {"q":"say \"hi\""} true 42 user"#;
+        assert_eq!(
+            secrets.text(logged),
+            r#"[redacted] [redacted] [redacted] {"q":"[redacted]"} true 42 user"#
+        );
+        let claims = serde_json::json!({ "n": 98765432, "in-an-array": [true, "x in-an-array"], "short": 42 });
+        assert_eq!(
+            secrets.value(&claims),
+            serde_json::json!({ "n": REDACTED, REDACTED: [true, "x [redacted]"], "short": 42 })
         );
     }
 
@@ -203,7 +311,7 @@ mod tests {
             line("b".repeat(100)),
             line("c".repeat(10)),
         ];
-        let kept = log_lines(&lines, &[]);
+        let kept = log_lines(&lines, &Secrets(Vec::new()));
         assert_eq!(
             kept.len(),
             2,

@@ -20,6 +20,15 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunnerError> {
+    let address = listener
+        .local_addr()
+        .map_err(|e| RunnerError::Config(format!("the listener's address: {e}")))?;
+    let settings = state.settings();
+    actions_proto::bearer::check_serving(
+        &settings.missing_tokens(),
+        settings.insecure_no_auth,
+        address,
+    )?;
     let base = server_base(
         tonic::transport::Server::builder(),
         tonic::service::Routes::default(),

@@ -81,6 +81,82 @@ async fn run_records_arrive_after_a_control_plane_outage() {
     runner.stop().await;
 }
 
+/// Secrets of every JSON type, put out every way a run can: logged,
+/// thrown, denied with, set as claims, metadata and scopes. None of their
+/// values reaches the caller or the record; short values and booleans are
+/// left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_of_every_type_never_leave_the_runner() {
+    const PIN: u64 = 98_765_432;
+    const IN_AN_ARRAY: &str = "s3cr3t-in-an-array";
+    const DEEP: u64 = 123_456_789_012;
+    let port = free_port();
+    let (sink, stop_sink) = start_sink(port).await;
+    let spool = tempfile::tempdir().expect("tempdir");
+    let runner = Runner::start_with(
+        |m| {
+            let leaky = inline(m, r#"export function execute(e: any, api: any) {
+  const s = e.secrets;
+  console.log('secrets', JSON.stringify(s), String(s.pin), s.nested.list[0]);
+  api.accessToken.setCustomClaim('https://t/pin', s.pin);
+  api.accessToken.setCustomClaim('https://t/nested', s.nested);
+  api.accessToken.setCustomClaim('https://t/' + s.nested.list[0], 'as a name');
+  api.idToken.setCustomClaim('https://t/text', `pin=${s.pin}`);
+  api.user.setAppMetadata('deep', s.nested.list[1].deep);
+  api.accessToken.addScope('scope:' + s.nested.list[0]);
+  api.accessToken.setCustomClaim('https://t/short', s.short);
+  api.accessToken.setCustomClaim('https://t/flag', s.flag);
+}"#);
+            let thrower = inline(m, "export function execute(e: any) { throw new Error(`boom ${e.secrets.pin} ${e.secrets.nested.list[1].deep}`); }");
+            let denier = inline(m, "export function execute(e: any, api: any) { return api.access.deny(`no: ${e.secrets.nested.list[0]} ${e.secrets.pin}`); }");
+            let secrets = json!({ "pin": PIN, "nested": { "list": [IN_AN_ARRAY, { "deep": DEEP }] }, "short": 42, "flag": true });
+            let with_secrets = |id: &str, sha: &str, fail_open: bool| json!({ "id": id, "action_slug": id, "action_version": "1.0.0", "module_sha256": sha, "fail_open": fail_open, "secrets": secrets });
+            json!({ "tenants": { "acme": { "slots": { "login.post-login": [
+                with_secrets("leaky", &leaky, false),
+                with_secrets("thrower", &thrower, true),
+                with_secrets("denier", &denier, false),
+            ] } } } })
+        },
+        &[],
+        "",
+        |settings| {
+            settings.control_plane = Some(format!("http://127.0.0.1:{port}"));
+            settings.records.spool_dir = Some(spool.path().to_owned());
+        },
+    )
+    .await;
+    let mut client = runner.client().await;
+    let response = execute(
+        &mut client,
+        "acme",
+        "login.post-login",
+        event("a@example.com", None),
+    )
+    .await;
+    let outcomes: Vec<Outcome> = response.bindings.iter().map(|b| b.outcome()).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Allowed, Outcome::GuestError, Outcome::Denied],
+        "each binding put its secrets out its own way: {response:?}"
+    );
+    let record = wait_for_records(&sink, 1).await.remove(0);
+    for (what, shown) in [
+        ("the Execute response", format!("{response:?}")),
+        ("the record", format!("{record:?}")),
+    ] {
+        for secret in [PIN.to_string(), IN_AN_ARRAY.to_owned(), DEEP.to_string()] {
+            assert!(!shown.contains(&secret), "{secret} is in {what}: {shown}");
+        }
+        assert!(shown.contains("[redacted]"), "{what}");
+    }
+    let claims = claims(&response);
+    assert_eq!(claims["https://t/pin"], json!("[redacted]"));
+    assert_eq!(claims["https://t/short"], json!(42), "too short to redact");
+    assert_eq!(claims["https://t/flag"], json!(true), "booleans are no secret");
+    let _ = stop_sink.send(());
+    runner.stop().await;
+}
+
 async fn publish(sink: &RecordSink, update: actions_proto::controlplane::v1::FlowsUpdate) {
     let started = std::time::Instant::now();
     loop {

@@ -124,3 +124,56 @@ async fn fetch_refuses_internal_addresses_in_every_spelling() {
     );
     allowed.stop().await;
 }
+
+/// A name that resolves only to refused addresses gets the same answer as
+/// one that does not resolve: the error names the host as the Action gave
+/// it, and no address it resolved to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_name_does_not_tell_the_action_where_it_resolves() {
+    let probe_sha = Arc::new(Mutex::new(String::new()));
+    let sha = Arc::clone(&probe_sha);
+    let runner = Runner::start(
+        move |m: &Path| {
+            *sha.lock().expect("lock") = inline(m, PROBE);
+            json!({ "tenants": { "acme": { "slots": {} } } })
+        },
+        &[],
+        "",
+    )
+    .await;
+    let sha = probe_sha.lock().expect("lock").clone();
+    let mut client = runner.client().await;
+    let mut errors = Vec::new();
+    for url in [
+        "http://localhost:9/",
+        "http://localhost./private",
+        "http://does-not-exist.invalid/",
+    ] {
+        let claims = probe(&mut client, &sha, json!({ "url": url })).await;
+        let error = claims["https://t/error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let host = url.trim_start_matches("http://").split([':', '/']).next();
+        assert!(
+            host.is_some_and(|host| error.contains(host)),
+            "the error names the host as given: {error}"
+        );
+        let ip_literals: Vec<&str> = error
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '[' | ']'))
+            .map(|word| word.trim_end_matches([':', '.']))
+            .filter(|word| word.parse::<std::net::IpAddr>().is_ok())
+            .collect();
+        assert!(
+            ip_literals.is_empty(),
+            "{url}: the error shows {ip_literals:?}: {error}"
+        );
+        errors.push(error.replace(url, "URL"));
+    }
+    assert_eq!(
+        errors[0].replace("localhost", "HOST"),
+        errors[2].replace("does-not-exist.invalid", "HOST"),
+        "an internal name and a name that does not resolve get the same words"
+    );
+    runner.stop().await;
+}

@@ -8,6 +8,7 @@ mod hostile;
 mod sandbox;
 
 mod capacity;
+mod authentication;
 mod control_plane_sync;
 mod execute;
 mod fetch;

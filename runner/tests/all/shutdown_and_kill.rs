@@ -27,6 +27,7 @@ fn runner_process_settings() -> (tempfile::TempDir, PathBuf, u16, u16) {
     let settings = dir.path().join("runner.toml");
     let mut runner_settings = RunnerSettings::new(&modules);
     runner_settings.listen = format!("127.0.0.1:{runner_port}");
+    runner_settings.insecure_no_auth = true;
     runner_settings.flows_file = Some(flows_file);
     runner_settings.cache_dir = Some(cache_dir!());
     runner_settings.control_plane = Some(format!("http://127.0.0.1:{control_port}"));

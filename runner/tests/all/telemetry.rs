@@ -96,7 +96,7 @@ async fn spans_and_metrics_reach_an_otlp_collector_under_the_callers_trace() {
     let settings = dir.path().join("runner.toml");
     std::fs::write(
         &settings,
-        format!("listen = \"127.0.0.1:{runner_port}\"\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\n", flows_file.display(), modules.display(), cache_dir!().display()),
+        format!("listen = \"127.0.0.1:{runner_port}\"\ninsecure_no_auth = true\nflows_file = \"{}\"\nmodules_dir = \"{}\"\ncache_dir = \"{}\"\n", flows_file.display(), modules.display(), cache_dir!().display()),
     )
     .expect("write settings");
     let mut runner = spawn_runner(

@@ -1,12 +1,14 @@
 //! `Audit`: the audit trail and the run records, listed and tailed.
 
 use super::convert;
+use crate::page_tokens::Listing;
 use crate::store::RunFilter;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, audit_server::Audit, tail_event::Event};
 use actions_proto::runner::v1::{Decision, Outcome};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -26,6 +28,17 @@ impl AuditApi {
 /// How often a tail looks for what other replicas stored.
 const TAIL_POLL: Duration = Duration::from_millis(500);
 
+/// How often a tail asks the store whether its token still stands (a
+/// revocation on this replica ends it at once; on another, within this).
+const TOKEN_RECHECK: Duration = Duration::from_secs(1);
+
+/// How a stream ends when the token that opened it is revoked.
+fn revoked() -> Status {
+    Status::from(Error::Unauthenticated(
+        "the token that opened this stream was revoked".into(),
+    ))
+}
+
 #[tonic::async_trait]
 impl Audit for AuditApi {
     async fn list_audit_events(
@@ -35,7 +48,10 @@ impl Audit for AuditApi {
         let caller = self.cp.tenant(&request).await?;
         let r = request.into_inner();
         let size = convert::page_size(r.page_size);
-        let before = convert::page_number(&r.page_token)?;
+        let before =
+            self.cp
+                .page_tokens
+                .decode(Listing::AuditEvents, &caller.tenant, &r.page_token)?;
         let kind = (!r.kind.is_empty()).then_some(r.kind.as_str());
         let found = self
             .cp
@@ -49,7 +65,11 @@ impl Audit for AuditApi {
             .map(convert::audit_event)
             .collect();
         let next_page_token = match events.last() {
-            Some(last) if more => last.seq.to_string(),
+            Some(last) if more => self.cp.page_tokens.encode(
+                Listing::AuditEvents,
+                &caller.tenant,
+                last.seq as i64,
+            ),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListAuditEventsResponse {
@@ -72,7 +92,10 @@ impl Audit for AuditApi {
         let outcome = Outcome::try_from(r.outcome)
             .map_err(|_| Error::Invalid(format!("outcome {}: not a known outcome", r.outcome)))?;
         let size = convert::page_size(r.page_size);
-        let before = convert::page_number(&r.page_token)?;
+        let before = self
+            .cp
+            .page_tokens
+            .decode(Listing::Runs, &caller.tenant, &r.page_token)?;
         let filter = RunFilter {
             flow: r.flow,
             trigger: r.trigger,
@@ -91,7 +114,7 @@ impl Audit for AuditApi {
         let more = found.len() > size as usize;
         let page: Vec<(i64, pb::RunRecord)> = found.into_iter().take(size as usize).collect();
         let next_page_token = match page.last() {
-            Some((seq, _)) if more => seq.to_string(),
+            Some((seq, _)) if more => self.cp.page_tokens.encode(Listing::Runs, &caller.tenant, *seq),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListRunsResponse {
@@ -133,9 +156,19 @@ impl Audit for AuditApi {
         let mut run_seq = store.last_run_seq().await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
         let mut stopping = self.stopping.clone();
+        let mut revocations = self.cp.revocations();
         tokio::spawn(async move {
             let mut activity = store.watch_activity();
+            let mut token_checked = Instant::now();
             loop {
+                // A revocation on another replica is not announced here.
+                if token_checked.elapsed() >= TOKEN_RECHECK {
+                    token_checked = Instant::now();
+                    if !store.token_is_live(&caller.token_id).await.unwrap_or(true) {
+                        let _ = sender.send(Err(revoked())).await;
+                        return;
+                    }
+                }
                 let mut events = Vec::new();
                 if audit {
                     match store.audit_events_after(&caller.tenant, audit_seq).await {
@@ -172,6 +205,24 @@ impl Audit for AuditApi {
                     _ = activity.changed() => {}
                     _ = tokio::time::sleep(TAIL_POLL) => {}
                     _ = sender.closed() => return,
+                    announced = revocations.recv() => {
+                        let ended = match announced {
+                            Ok(token_id) => token_id == caller.token_id,
+                            // Missed announcements: the store knows.
+                            Err(RecvError::Lagged(_)) => {
+                                !store.token_is_live(&caller.token_id).await.unwrap_or(true)
+                            }
+                            // The control plane is going away.
+                            Err(RecvError::Closed) => {
+                                let _ = sender.send(Err(super::shutting_down())).await;
+                                return;
+                            }
+                        };
+                        if ended {
+                            let _ = sender.send(Err(revoked())).await;
+                            return;
+                        }
+                    }
                     () = super::until_stopping(&mut stopping) => {
                         let _ = sender.send(Err(super::shutting_down())).await;
                         return;

@@ -50,6 +50,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("the listener's address: {e}")))?;
+    cp.secrets.check_serving(address)?;
     // Streams (WatchFlows, Tail) never end on their own: they end when this
     // turns true, so that a graceful shutdown does not wait on them and
     // runners reconnect to another replica at once.

@@ -115,6 +115,7 @@ impl Tenants for TenantsApi {
         self.cp.secrets.operator(request.metadata())?;
         let id = request.into_inner().id;
         let token = self.cp.store.revoke_token(&id, OPERATOR).await?;
+        self.cp.announce_revoked(&token.id);
         Ok(Response::new(convert::token(token)))
     }
 }

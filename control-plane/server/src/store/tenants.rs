@@ -196,6 +196,16 @@ impl Store {
         Ok(token)
     }
 
+    /// Whether the token `id` exists and is not revoked.
+    pub async fn token_is_live(&self, id: &str) -> Result<bool, Error> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM tokens WHERE id = $1 AND revoked_at_ms = 0")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// The valid token whose secret hashes to `secret_sha256`.
     pub async fn token_by_secret(&self, secret_sha256: &str) -> Result<Option<StoredToken>, Error> {
         Ok(sqlx::query_as(sql(format!(

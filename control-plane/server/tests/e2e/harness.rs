@@ -164,6 +164,7 @@ impl Harness {
             Secrets {
                 operator_token: OPERATOR.into(),
                 sync_token: SYNC_TOKEN.into(),
+                insecure_no_auth: false,
             },
             Some(cache_dir!()),
             Some(&TestRunnerSettings {

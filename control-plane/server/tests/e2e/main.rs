@@ -1,12 +1,16 @@
 //! End-to-end: the control plane and a runner over real sockets, the same
 //! suite on SQLite and on PostgreSQL.
 
+mod authentication;
 mod binding_limits;
 mod harness;
 mod query_counts;
 mod scenarios;
 
 // The scenarios the macro below runs, from every file that has some.
+use authentication::{
+    page_tokens_are_opaque_and_bound_to_their_tenant, revoking_a_token_ends_its_open_tail_at_once,
+};
 use binding_limits::binding_limits_are_kept_checked_and_applied;
 use scenarios::*;
 
@@ -54,6 +58,8 @@ on_both_databases!(
     binding_limits_are_kept_checked_and_applied,
     the_console_and_grpc_web_share_the_control_planes_port,
     unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located,
+    revoking_a_token_ends_its_open_tail_at_once,
+    page_tokens_are_opaque_and_bound_to_their_tenant,
 );
 
 /// Faults that only a server database can have.

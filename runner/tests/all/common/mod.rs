@@ -83,6 +83,7 @@ impl Runner {
         std::fs::write(&flows_file, flows(&modules).to_string()).expect("write flows");
         let mut settings = RunnerSettings::new(&modules);
         settings.token = token.into();
+        settings.insecure_no_auth = token.is_empty();
         settings.flows_file = Some(flows_file.clone());
         settings.cache_dir = Some(cache_dir!());
         settings.max_concurrent_runs = 32;

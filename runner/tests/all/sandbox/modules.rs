@@ -127,3 +127,79 @@ async fn modules_with_and_without_top_level_await_run_in_order() {
         plain.javascript
     );
 }
+
+/// The plugin's machine code cached on disk is checked before it is loaded:
+/// a file whose code was tampered with is refused and compiled again (the
+/// file replaced by what the compiler makes), never executed, and runs give
+/// the right answer.
+#[tokio::test]
+async fn a_tampered_plugin_cache_is_refused_and_rebuilt() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sandbox = || {
+        Sandbox::new(SandboxConfig {
+            max_concurrent_runs: 2,
+            cache_dir: Some(cache.path().to_owned()),
+            ..SandboxConfig::default()
+        })
+        .expect("sandbox starts")
+    };
+    let tier_claim = |report: &actions_runner::RunReport| {
+        assert_eq!(report.outcome, Outcome::Allowed, "{report:?}");
+        report.effects.access_token_claims["https://example.com/tier"].clone()
+    };
+    let first = sandbox();
+    let expected = tier_claim(&run_with(&first, CUSTOM_CLAIM, Trigger::LoginPostLogin, RunLimits::default()).await);
+    assert_eq!(expected, json!("gold"));
+    drop(first);
+
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("cache folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file: {files:?}");
+    let file = &files[0];
+    let written = std::fs::read(file).expect("cache file");
+    let mut tampered = written.clone();
+    let code = text_section(&written);
+    let middle = code.start + code.len() / 2;
+    for byte in &mut tampered[middle..middle + 64] {
+        *byte ^= 0xff;
+    }
+    std::fs::write(file, &tampered).expect("tamper");
+
+    let second = sandbox();
+    assert_eq!(
+        std::fs::read(file).expect("cache file"),
+        written,
+        "the tampered file is replaced by a fresh compile"
+    );
+    let report = run_with(&second, CUSTOM_CLAIM, Trigger::LoginPostLogin, RunLimits::default()).await;
+    assert_eq!(tier_claim(&report), expected);
+}
+
+/// Where the `.text` section (the machine code) of the ELF image inside a
+/// cache file lies, in the file's bytes.
+fn text_section(file: &[u8]) -> std::ops::Range<usize> {
+    let elf = file
+        .windows(4)
+        .position(|w| w == b"\x7fELF")
+        .expect("an ELF image");
+    let image = &file[elf..];
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([image[at], image[at + 1]]));
+    let u32_at = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().expect("4 bytes")) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().expect("8 bytes")) as usize;
+    let (headers, header_size, count, names) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let header = |index: usize| headers + index * header_size;
+    let names_at = u64_at(header(names) + 0x18);
+    (0..count)
+        .map(header)
+        .find(|&h| {
+            let name = &image[names_at + u32_at(h)..];
+            name.starts_with(b".text\0")
+        })
+        .map(|h| {
+            let (offset, size) = (u64_at(h + 0x18), u64_at(h + 0x20));
+            elf + offset..elf + offset + size
+        })
+        .expect("a .text section")
+}

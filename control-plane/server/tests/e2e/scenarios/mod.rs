@@ -79,6 +79,20 @@ async fn create(
         .map(tonic::Response::into_inner)
 }
 
+/// A new Action with a trivial source: one `action.created` audit event.
+pub(crate) async fn create_action(h: &Harness, token: &str, slug: &str) {
+    create(
+        h,
+        token,
+        slug,
+        &[POST_LOGIN],
+        "",
+        source("export async function execute() {}"),
+    )
+    .await
+    .expect("create an Action");
+}
+
 async fn save(
     h: &Harness,
     token: &str,

@@ -1,0 +1,202 @@
+//! Authentication beyond "which tenant": a revoked token's open streams end
+//! at once, page tokens tell a tenant nothing of other tenants and page
+//! only its own lists, and a control plane never serves without its tokens
+//! unless told to, on loopback.
+
+use crate::harness::{Harness, OPERATOR, cache_dir};
+use crate::scenarios::create_action;
+use actions_control_plane::auth::Secrets;
+use actions_control_plane::store::Store;
+use actions_control_plane::{ControlPlane, Error, api};
+use actions_proto::bearer::ServingWithoutTokens;
+use actions_proto::controlplane::v1 as pb;
+use actions_test_support::auth;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::Code;
+
+pub async fn revoking_a_token_ends_its_open_tail_at_once(h: &Harness) {
+    let token = h.tenant("revoked").await;
+    let mut tail = h
+        .audit()
+        .tail(auth(pb::TailRequest::default(), &token))
+        .await
+        .expect("Tail")
+        .into_inner();
+    create_action(h, &token, "before-revocation").await;
+    let first = tokio::time::timeout(Duration::from_secs(10), tail.message())
+        .await
+        .expect("the tail answers")
+        .expect("an event before the revocation");
+    assert!(first.is_some());
+
+    let mut tenants = h.tenants();
+    let listed = tenants
+        .list_tokens(auth(
+            pb::ListTokensRequest {
+                tenant: "revoked".into(),
+            },
+            OPERATOR,
+        ))
+        .await
+        .expect("list tokens")
+        .into_inner()
+        .tokens;
+    let revoked_at = Instant::now();
+    tenants
+        .revoke_token(auth(
+            pb::RevokeTokenRequest {
+                id: listed[0].id.clone(),
+            },
+            OPERATOR,
+        ))
+        .await
+        .expect("revoke");
+    // The revocation's own audit event may come first; then the stream ends.
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(5), tail.message())
+            .await
+            .expect("the tail ends promptly after the revocation")
+        {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the tail ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    eprintln!("the tail ended {:?} after RevokeToken was sent", revoked_at.elapsed());
+}
+
+pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
+    let alpha = h.tenant("pages-alpha").await;
+    let beta = h.tenant("pages-beta").await;
+    for slug in ["a-one", "a-two", "a-three"] {
+        create_action(h, &alpha, slug).await;
+    }
+    create_action(h, &beta, "b-one").await;
+    create_action(h, &beta, "b-two").await;
+    let first_page = |token: &str| {
+        let token = token.to_owned();
+        let mut audit = h.audit();
+        async move {
+            audit
+                .list_audit_events(auth(
+                    pb::ListAuditEventsRequest {
+                        kind: "action.created".into(),
+                        page_size: 1,
+                        page_token: String::new(),
+                    },
+                    &token,
+                ))
+                .await
+                .expect("first page")
+                .into_inner()
+        }
+    };
+    let alpha_page = first_page(&alpha).await;
+    let beta_page = first_page(&beta).await;
+    let alpha_next = alpha_page.next_page_token.clone();
+    assert!(!alpha_next.is_empty() && !beta_page.next_page_token.is_empty());
+    assert!(
+        alpha_next.parse::<i64>().is_err(),
+        "a page token is not a position in the table all tenants share: {alpha_next}"
+    );
+
+    // Another tenant's activity does not change a tenant's tokens.
+    create_action(h, &beta, "b-three").await;
+    assert_eq!(first_page(&alpha).await.next_page_token, alpha_next);
+
+    // A token pages only the list and the tenant it was given for.
+    let listed = |token: &str, page_token: &str| {
+        let (token, page_token) = (token.to_owned(), page_token.to_owned());
+        let mut audit = h.audit();
+        async move {
+            audit
+                .list_audit_events(auth(
+                    pb::ListAuditEventsRequest {
+                        kind: "action.created".into(),
+                        page_size: 1,
+                        page_token,
+                    },
+                    &token,
+                ))
+                .await
+        }
+    };
+    let second = listed(&alpha, &alpha_next).await.expect("alpha's next page");
+    assert_eq!(second.into_inner().events[0].subject, "a-two");
+    let refused = listed(&alpha, &beta_page.next_page_token)
+        .await
+        .expect_err("beta's token in alpha's list");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let seq = alpha_page.events[0].seq;
+    for raw in [seq.to_string(), (seq - 1).to_string()] {
+        let refused = listed(&alpha, &raw).await.expect_err("a raw sequence number");
+        assert_eq!(refused.code(), Code::InvalidArgument);
+    }
+    let runs = h
+        .audit()
+        .list_runs(auth(
+            pb::ListRunsRequest {
+                page_token: alpha_next.clone(),
+                ..pb::ListRunsRequest::default()
+            },
+            &alpha,
+        ))
+        .await
+        .expect_err("an audit token in the runs list");
+    assert_eq!(runs.code(), Code::InvalidArgument);
+}
+
+/// A control plane whose operator or sync token is empty does not serve,
+/// unless told to (`insecure_no_auth`), and being told to is refused
+/// anywhere but loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_plane_never_serves_without_its_tokens_unless_told_on_loopback() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", data.path().join("cp.db").display());
+    let serve = |secrets: Secrets, address: &'static str| {
+        let url = url.clone();
+        async move {
+            let store = Store::connect(&url).await.expect("store");
+            let cp = ControlPlane::new(store, secrets, Some(cache_dir!()), None)
+                .await
+                .expect("control plane");
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .expect("bind");
+            let served = tokio::time::timeout(
+                Duration::from_secs(2),
+                api::serve(Arc::new(cp), listener, std::future::pending()),
+            )
+            .await;
+            match served {
+                Ok(result) => result,
+                Err(_) => Ok(()), // still serving: it started
+            }
+        }
+    };
+    let secrets = |operator: &str, sync: &str, insecure_no_auth| Secrets {
+        operator_token: operator.into(),
+        sync_token: sync.into(),
+        insecure_no_auth,
+    };
+    match serve(secrets("op", "", false), "127.0.0.1:0").await {
+        Err(Error::WithoutTokens(ServingWithoutTokens::MissingTokens { missing })) => {
+            assert_eq!(missing, ["sync_token"]);
+        }
+        other => panic!("served without a sync token: {other:?}"),
+    }
+    match serve(secrets("", "", false), "127.0.0.1:0").await {
+        Err(Error::WithoutTokens(ServingWithoutTokens::MissingTokens { missing })) => {
+            assert_eq!(missing, ["operator_token", "sync_token"]);
+        }
+        other => panic!("served without tokens: {other:?}"),
+    }
+    assert!(matches!(
+        serve(secrets("", "", true), "0.0.0.0:0").await,
+        Err(Error::WithoutTokens(ServingWithoutTokens::NotLoopback { .. }))
+    ));
+    assert!(serve(secrets("", "", true), "127.0.0.1:0").await.is_ok());
+    assert!(serve(secrets("op", "sync", false), "0.0.0.0:0").await.is_ok());
+}
