@@ -24,6 +24,7 @@ async fn data_is_private_and_tokens_are_new_only_once() {
         runner_listen: "127.0.0.1:0".into(),
         demo: false,
         starters: temp.path().join("no-starters"),
+        console_dir: None,
     };
     let first = actions_standalone::start(&options).await.expect("starts");
     assert!(first.generated_tokens, "the first start generates the tokens");

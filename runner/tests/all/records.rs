@@ -53,6 +53,7 @@ async fn control_plane(data: &Path) -> (String, Store) {
         Secrets {
             operator_token: "operator-secret-for-records".into(),
             sync_token: SYNC_TOKEN.into(),
+            insecure_no_auth: false,
         },
         Some(actions_test_support::cache_dir!()),
         None,
