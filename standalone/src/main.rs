@@ -91,7 +91,10 @@ fn print_welcome(args: &Args, running: &Running, console: bool) {
     // Printed once, when generated: a terminal's scrollback and a service's
     // log are no place to repeat them on every start.
     if running.generated_tokens {
-        println!("Tokens, generated now (kept in {}):", secrets_file.display());
+        println!(
+            "Tokens, generated now (kept in {}):",
+            secrets_file.display()
+        );
         println!("  operator  {}", secrets.operator_token);
         println!("  runner    {}", secrets.runner_token);
         if args.demo {

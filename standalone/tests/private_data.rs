@@ -27,7 +27,10 @@ async fn data_is_private_and_tokens_are_new_only_once() {
         console_dir: None,
     };
     let first = actions_standalone::start(&options).await.expect("starts");
-    assert!(first.generated_tokens, "the first start generates the tokens");
+    assert!(
+        first.generated_tokens,
+        "the first start generates the tokens"
+    );
     let tokens = first.secrets.clone();
     first.stop().await.expect("stops");
 
@@ -40,8 +43,13 @@ async fn data_is_private_and_tokens_are_new_only_once() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 
-    let again = actions_standalone::start(&options).await.expect("starts again");
-    assert!(!again.generated_tokens, "a restart generates nothing to show");
+    let again = actions_standalone::start(&options)
+        .await
+        .expect("starts again");
+    assert!(
+        !again.generated_tokens,
+        "a restart generates nothing to show"
+    );
     assert_eq!(again.secrets.runner_token, tokens.runner_token);
     again.stop().await.expect("stops");
 }

@@ -157,7 +157,10 @@ mod tests {
         let pages = tokens("op");
         let token = pages.encode(Listing::Runs, "acme", 4711);
         assert!(!token.contains("4711"));
-        assert_eq!(pages.decode(Listing::Runs, "acme", &token).expect("ours"), 4711);
+        assert_eq!(
+            pages.decode(Listing::Runs, "acme", &token).expect("ours"),
+            4711
+        );
         assert_eq!(pages.encode(Listing::Runs, "acme", 4711), token, "stable");
         assert_eq!(pages.decode(Listing::Runs, "acme", "").expect("start"), 0);
         let mut tampered = hex::decode(&token).expect("hex");

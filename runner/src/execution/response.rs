@@ -34,10 +34,10 @@ pub const MIN_SECRET_LEN: usize = 6;
 /// The response to a slot run.
 pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
     let every_secret = Secrets::of(slot.bindings.iter());
-    let json = |map: &Map<String, Value>| every_secret.value(&Value::Object(map.clone())).to_string();
-    let text = |texts: &[String]| -> Vec<String> {
-        texts.iter().map(|t| every_secret.text(t)).collect()
-    };
+    let json =
+        |map: &Map<String, Value>| every_secret.value(&Value::Object(map.clone())).to_string();
+    let text =
+        |texts: &[String]| -> Vec<String> { texts.iter().map(|t| every_secret.text(t)).collect() };
     let Effects {
         access_token_claims,
         id_token_claims,

@@ -21,9 +21,7 @@ async fn serve_briefly(settings: RunnerSettings, address: &str) -> Result<(), Ru
         .await
         .expect("join")
         .expect("the runner's state");
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
     tokio::time::timeout(
         Duration::from_secs(2),
         serve(state, listener, std::future::pending()),
@@ -47,9 +45,7 @@ fn settings(dir: &Path) -> RunnerSettings {
 async fn a_runner_never_serves_without_its_tokens_unless_told_on_loopback() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = |result: Result<(), RunnerError>| match result {
-        Err(RunnerError::WithoutTokens(ServingWithoutTokens::MissingTokens { missing })) => {
-            missing
-        }
+        Err(RunnerError::WithoutTokens(ServingWithoutTokens::MissingTokens { missing })) => missing,
         other => panic!("served without its tokens: {other:?}"),
     };
     assert_eq!(

@@ -152,7 +152,11 @@ async fn secrets_of_every_type_never_leave_the_runner() {
     let claims = claims(&response);
     assert_eq!(claims["https://t/pin"], json!("[redacted]"));
     assert_eq!(claims["https://t/short"], json!(42), "too short to redact");
-    assert_eq!(claims["https://t/flag"], json!(true), "booleans are no secret");
+    assert_eq!(
+        claims["https://t/flag"],
+        json!(true),
+        "booleans are no secret"
+    );
     let _ = stop_sink.send(());
     runner.stop().await;
 }

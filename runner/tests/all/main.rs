@@ -7,8 +7,8 @@ mod common;
 mod hostile;
 mod sandbox;
 
-mod capacity;
 mod authentication;
+mod capacity;
 mod control_plane_sync;
 mod execute;
 mod fetch;

@@ -65,11 +65,11 @@ impl Audit for AuditApi {
             .map(convert::audit_event)
             .collect();
         let next_page_token = match events.last() {
-            Some(last) if more => self.cp.page_tokens.encode(
-                Listing::AuditEvents,
-                &caller.tenant,
-                last.seq as i64,
-            ),
+            Some(last) if more => {
+                self.cp
+                    .page_tokens
+                    .encode(Listing::AuditEvents, &caller.tenant, last.seq as i64)
+            }
             _ => String::new(),
         };
         Ok(Response::new(pb::ListAuditEventsResponse {
@@ -114,7 +114,11 @@ impl Audit for AuditApi {
         let more = found.len() > size as usize;
         let page: Vec<(i64, pb::RunRecord)> = found.into_iter().take(size as usize).collect();
         let next_page_token = match page.last() {
-            Some((seq, _)) if more => self.cp.page_tokens.encode(Listing::Runs, &caller.tenant, *seq),
+            Some((seq, _)) if more => {
+                self.cp
+                    .page_tokens
+                    .encode(Listing::Runs, &caller.tenant, *seq)
+            }
             _ => String::new(),
         };
         Ok(Response::new(pb::ListRunsResponse {

@@ -64,7 +64,10 @@ pub async fn revoking_a_token_ends_its_open_tail_at_once(h: &Harness) {
         }
     };
     assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
-    eprintln!("the tail ended {:?} after RevokeToken was sent", revoked_at.elapsed());
+    eprintln!(
+        "the tail ended {:?} after RevokeToken was sent",
+        revoked_at.elapsed()
+    );
 }
 
 pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
@@ -123,7 +126,9 @@ pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
                 .await
         }
     };
-    let second = listed(&alpha, &alpha_next).await.expect("alpha's next page");
+    let second = listed(&alpha, &alpha_next)
+        .await
+        .expect("alpha's next page");
     assert_eq!(second.into_inner().events[0].subject, "a-two");
     let refused = listed(&alpha, &beta_page.next_page_token)
         .await
@@ -131,7 +136,9 @@ pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
     assert_eq!(refused.code(), Code::InvalidArgument);
     let seq = alpha_page.events[0].seq;
     for raw in [seq.to_string(), (seq - 1).to_string()] {
-        let refused = listed(&alpha, &raw).await.expect_err("a raw sequence number");
+        let refused = listed(&alpha, &raw)
+            .await
+            .expect_err("a raw sequence number");
         assert_eq!(refused.code(), Code::InvalidArgument);
     }
     let runs = h
@@ -162,9 +169,7 @@ async fn a_control_plane_never_serves_without_its_tokens_unless_told_on_loopback
             let cp = ControlPlane::new(store, secrets, Some(cache_dir!()), None)
                 .await
                 .expect("control plane");
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .expect("bind");
+            let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
             let served = tokio::time::timeout(
                 Duration::from_secs(2),
                 api::serve(Arc::new(cp), listener, std::future::pending()),
@@ -195,8 +200,14 @@ async fn a_control_plane_never_serves_without_its_tokens_unless_told_on_loopback
     }
     assert!(matches!(
         serve(secrets("", "", true), "0.0.0.0:0").await,
-        Err(Error::WithoutTokens(ServingWithoutTokens::NotLoopback { .. }))
+        Err(Error::WithoutTokens(
+            ServingWithoutTokens::NotLoopback { .. }
+        ))
     ));
     assert!(serve(secrets("", "", true), "127.0.0.1:0").await.is_ok());
-    assert!(serve(secrets("op", "sync", false), "0.0.0.0:0").await.is_ok());
+    assert!(
+        serve(secrets("op", "sync", false), "0.0.0.0:0")
+            .await
+            .is_ok()
+    );
 }

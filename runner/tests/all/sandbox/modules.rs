@@ -148,7 +148,15 @@ async fn a_tampered_plugin_cache_is_refused_and_rebuilt() {
         report.effects.access_token_claims["https://example.com/tier"].clone()
     };
     let first = sandbox();
-    let expected = tier_claim(&run_with(&first, CUSTOM_CLAIM, Trigger::LoginPostLogin, RunLimits::default()).await);
+    let expected = tier_claim(
+        &run_with(
+            &first,
+            CUSTOM_CLAIM,
+            Trigger::LoginPostLogin,
+            RunLimits::default(),
+        )
+        .await,
+    );
     assert_eq!(expected, json!("gold"));
     drop(first);
 
@@ -173,7 +181,13 @@ async fn a_tampered_plugin_cache_is_refused_and_rebuilt() {
         written,
         "the tampered file is replaced by a fresh compile"
     );
-    let report = run_with(&second, CUSTOM_CLAIM, Trigger::LoginPostLogin, RunLimits::default()).await;
+    let report = run_with(
+        &second,
+        CUSTOM_CLAIM,
+        Trigger::LoginPostLogin,
+        RunLimits::default(),
+    )
+    .await;
     assert_eq!(tier_claim(&report), expected);
 }
 
@@ -186,9 +200,12 @@ fn text_section(file: &[u8]) -> std::ops::Range<usize> {
         .expect("an ELF image");
     let image = &file[elf..];
     let u16_at = |at: usize| usize::from(u16::from_le_bytes([image[at], image[at + 1]]));
-    let u32_at = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().expect("4 bytes")) as usize;
-    let u64_at = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().expect("8 bytes")) as usize;
-    let (headers, header_size, count, names) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let u32_at =
+        |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().expect("4 bytes")) as usize;
+    let u64_at =
+        |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().expect("8 bytes")) as usize;
+    let (headers, header_size, count, names) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
     let header = |index: usize| headers + index * header_size;
     let names_at = u64_at(header(names) + 0x18);
     (0..count)
