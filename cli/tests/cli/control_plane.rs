@@ -20,6 +20,7 @@ fn the_developer_loop_against_the_embedded_service() {
             runner_listen: "127.0.0.1:0".into(),
             demo: false,
             starters: PathBuf::new(),
+            console_dir: None,
         }))
         .expect("the embedded service starts");
     let server = format!("http://{}", service.control_plane);
