@@ -26,6 +26,25 @@ seed() { # seed <target> <file>...
 }
 seed compile examples/starters/*/src/*.ts runner/tests/hostile/*.ts
 seed host_payloads examples/starters/*/events/*.json examples/starters/*/config.json
+# Deep and long sources, in the target's shaped form: 0xF0, a repeat count
+# (two bytes, little-endian, times 16), the piece's length, the piece, then
+# the suffix. 0x1000 x 16 = 65,536 repeats, up to the 1 MiB file cap.
+shaped() { # shaped <name> <piece> <suffix>
+  local piece=$2
+  { printf '\xf0\x00\x10'; printf "\\x$(printf '%02x' ${#piece})"; printf '%s%s' "$piece" "$3"; } \
+    > "fuzz/corpus/compile/seed-deep-$1"
+}
+shaped brackets '(' '1'
+shaped arrays '[' ']'
+shaped negations '!' '1}'
+shaped sums '1+' '1}'
+shaped conditionals 'a?b:' 'c}'
+shaped arrows 'a=>' '1}'
+shaped templates '`${' '1'
+shaped news 'new ' 'X}'
+shaped generics 'Array<' 'number'
+shaped ifs 'if(a)' 'return}'
+
 printf '%s' '{"ok":true}' > fuzz/corpus/host_payloads/seed-ok
 printf '%s' '{"ok":false,"error":{"name":"TypeError","message":"bad","stack":"at execute"}}' > fuzz/corpus/host_payloads/seed-threw
 printf '%s' '{"url":"https://api.example.com/x","method":"post","headers":{"a":"b"},"body":"hi","timeout_ms":2500.5}' > fuzz/corpus/host_payloads/seed-fetch

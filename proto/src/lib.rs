@@ -10,6 +10,7 @@
 //! - [`record`]: run records, and reading those of an older shape.
 //! - [`limits`]: per-binding limits: defaults, default ceilings, the check.
 //! - [`overload`]: the typed "overloaded" answer of a runner that ran nothing.
+//! - [`sizes`]: caps on what is stored and sent, and what clients decode.
 //! - `serving` (feature `server`): what every Actions gRPC server sets up.
 //! - [`manifest`]: `action.json`, what a package says about itself, as the
 //!   CLI and the control plane both read it.
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod manifest;
 pub mod overload;
 pub mod record;
+pub mod sizes;
 #[cfg(feature = "server")]
 pub mod serving;
 

@@ -106,6 +106,24 @@ impl Binding {
     }
 }
 
+impl Binding {
+    /// A binding whose wire form could not be read: it keeps its place in
+    /// the slot and names no module, so it fails at run time as a binding
+    /// whose module did not load (fail closed: the policy is unknown).
+    pub fn unreadable(id: String, action_slug: String, action_version: String) -> Self {
+        Binding {
+            id,
+            action_slug,
+            action_version,
+            module_sha256: String::new(),
+            config: Value::Null,
+            fail_open: false,
+            limits: RunLimits::default(),
+            secrets: serde_json::Map::new(),
+        }
+    }
+}
+
 /// Limits from the wire: every field that is 0 takes the default.
 pub fn limits_from_wire(l: &wire::Limits) -> RunLimits {
     fn given_or<T: PartialEq + Default>(value: T, default: T) -> T {

@@ -132,9 +132,13 @@ pub async fn run_slot(
                 failed_open = true;
             }
             failure => {
+                let action = if binding.action_slug.is_empty() {
+                    "the Action".to_owned()
+                } else {
+                    format!("the Action {}", binding.action_slug)
+                };
                 slot.deny_reason = Some(format!(
-                    "the Action {} failed ({}) and its binding fails closed",
-                    binding.action_slug,
+                    "{action} failed ({}) and its binding fails closed",
                     failure.name()
                 ));
             }

@@ -67,7 +67,18 @@ impl BytecodeCompiler {
         let ret = compile_src
             .call(&mut store, (ptr, len))
             .map_err(|e| CompileError::Bytecode {
-                message: format!("the compiler trapped: {e}"),
+                // The trap, not wasmtime's backtrace of QuickJS's insides.
+                message: match e.downcast_ref::<wasmtime::Trap>() {
+                    Some(wasmtime::Trap::StackOverflow) => "the code nests too deeply for \
+                        the JavaScript engine's parser (it ran out of stack); flatten the \
+                        most deeply nested expression"
+                        .to_owned(),
+                    Some(wasmtime::Trap::OutOfFuel) => {
+                        "the JavaScript engine's parser took too long on this source".to_owned()
+                    }
+                    Some(trap) => format!("the JavaScript engine's parser stopped: {trap}"),
+                    None => format!("the JavaScript engine's parser stopped: {}", e.root_cause()),
+                },
             })?;
         let mut area = [0u8; 12];
         memory

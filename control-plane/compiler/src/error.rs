@@ -111,6 +111,15 @@ pub enum CompileError {
         /// What, e.g. "a decorator" or "dynamic import()".
         construct: String,
     },
+    /// Code nested past what the compiler takes (see
+    /// [`crate::MAX_OPEN_BRACKETS`] and [`crate::MAX_SEGMENT_DEPTH`]).
+    #[error("{at}: {what}")]
+    TooDeep {
+        /// Where the bound was crossed.
+        at: SourceLocation,
+        /// Which bound.
+        what: String,
+    },
     /// A source file that is not UTF-8.
     #[error(
         "{at}: the file is not valid UTF-8 (first bad byte at offset {offset}); save it as UTF-8"
@@ -187,6 +196,7 @@ impl CompileError {
             | Self::CircularImport { at, .. }
             | Self::Unsupported { at, .. }
             | Self::NotUtf8 { at, .. }
+            | Self::TooDeep { at, .. }
             | Self::EmptyFile { at } => Some(at),
             _ => None,
         }

@@ -58,6 +58,7 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
             at: SourceLocation::start_of(path),
         });
     }
+    crate::nesting::check(path, text)?;
     let source_type = source_type_of(path)?;
     let locate = |span: Span| SourceLocation::at_offset(path, text, span.start as usize);
     let syntax = |diagnostic: &OxcDiagnostic| CompileError::Syntax {
@@ -119,6 +120,9 @@ pub(crate) fn transpile(path: &str, bytes: &[u8]) -> Result<TranspiledModule, Co
     let js = Codegen::new()
         .with_options(CodegenOptions {
             comments: CommentOptions::disabled(),
+            // Indentation grows with nesting: 25,000 nested `if`s would print
+            // 300 MB of tabs. Nobody reads this code; QuickJS does.
+            indent_width: 0,
             ..CodegenOptions::default()
         })
         .build(&program)

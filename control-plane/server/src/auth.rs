@@ -19,6 +19,14 @@ pub struct TenantCaller {
     pub token_id: String,
 }
 
+/// A runner, by the token it presented.
+#[derive(Debug, Clone)]
+pub struct RunnerCaller {
+    /// Its runner token's id; `None` for the shared sync token, which is
+    /// revoked only by changing it.
+    pub token_id: Option<String>,
+}
+
 /// The operator's and the runners' shared secrets.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -89,18 +97,33 @@ impl Secrets {
         }
     }
 
-    /// The call must come from a runner.
-    pub fn runner(&self, metadata: &MetadataMap) -> Result<(), Error> {
+    /// The call must come from a runner: the shared sync token, or a
+    /// runner token that is not revoked.
+    pub async fn runner(
+        &self,
+        store: &Store,
+        metadata: &MetadataMap,
+    ) -> Result<RunnerCaller, Error> {
         // `check_serving` only lets an empty sync token through on loopback.
         if self.sync_token.is_empty() && self.insecure_no_auth {
-            return Ok(());
+            return Ok(RunnerCaller { token_id: None });
         }
-        match bearer(metadata) {
-            Some(token) if same_secret(token, &self.sync_token) => Ok(()),
-            _ => Err(Error::Unauthenticated(
-                "RunnerSync takes `authorization: Bearer <sync token>`".into(),
-            )),
+        let refused = || {
+            Error::Unauthenticated(
+                "RunnerSync takes `authorization: Bearer <sync token or runner token>`".into(),
+            )
+        };
+        let token = bearer(metadata).ok_or_else(refused)?;
+        if !self.sync_token.is_empty() && same_secret(token, &self.sync_token) {
+            return Ok(RunnerCaller { token_id: None });
         }
+        let stored = store
+            .runner_token_by_secret(&secret_sha256(token))
+            .await?
+            .ok_or_else(refused)?;
+        Ok(RunnerCaller {
+            token_id: Some(stored.id),
+        })
     }
 
     /// The tenant whose token the call carries.

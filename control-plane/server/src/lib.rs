@@ -10,6 +10,7 @@
 //! - [`rules`]: the rules of the domain that several services apply (slugs,
 //!   triggers, whether a binding fits the version it runs), each in one place.
 //! - [`auth`]: operator, tenant and runner credentials.
+//! - [`compile_slots`]: compiles shared fairly between tenants.
 //! - [`page_tokens`]: opaque, tenant-bound page tokens of shared tables.
 //!
 //! Every error is an [`Error`]; `error.rs` is the one place it becomes a
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod compile_slots;
 pub mod console;
 mod error;
 pub mod package;
@@ -29,4 +31,4 @@ pub mod store;
 
 pub use error::Error;
 pub use settings::{BindingCeilings, ControlPlaneSettings, TestRunnerSettings};
-pub use state::ControlPlane;
+pub use state::{COMPILE_TIME_LIMIT, ControlPlane};

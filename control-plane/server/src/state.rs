@@ -1,6 +1,7 @@
 //! What every service of the control plane shares.
 
 use crate::auth::{Secrets, TenantCaller};
+use crate::compile_slots::{CompileShare, CompileSlots};
 use crate::page_tokens::PageTokens;
 use crate::store::Store;
 use crate::{Error, TestRunnerSettings};
@@ -12,6 +13,11 @@ use actions_proto::runner::v1::execution_client::ExecutionClient;
 use std::sync::Arc;
 use tonic::transport::{Channel, Endpoint};
 
+/// The longest a caller waits for a compile to finish. Compiles are bounded
+/// well within it (sizes, nesting, QuickJS's fuel): this is the ceiling
+/// should any of those bounds be wrong.
+pub const COMPILE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Revocations a stream may fall behind by before it must ask the store.
 const REVOCATIONS_KEPT: usize = 64;
 
@@ -21,6 +27,7 @@ pub struct ControlPlane {
     /// The data.
     pub store: Store,
     compiler: Arc<Compiler>,
+    compile_slots: Arc<CompileSlots>,
     /// Operator and runner secrets.
     pub secrets: Secrets,
     test_runner: Option<(ExecutionClient<Channel>, String)>,
@@ -68,6 +75,7 @@ impl ControlPlane {
         Ok(Self {
             store,
             compiler: Arc::new(compiler),
+            compile_slots: CompileSlots::new(CompileShare::default()),
             page_tokens: PageTokens::new(&secrets)?,
             secrets,
             test_runner,
@@ -81,6 +89,12 @@ impl ControlPlane {
     /// `actions_proto::limits::CEILINGS`); see [`crate::BindingCeilings`].
     pub fn with_binding_ceilings(mut self, ceilings: Limits) -> Self {
         self.binding_ceilings = ceilings;
+        self
+    }
+
+    /// Shares compiles as `share` says (by default [`CompileShare::default`]).
+    pub fn with_compile_share(mut self, share: CompileShare) -> Self {
+        self.compile_slots = CompileSlots::new(share);
         self
     }
 
@@ -123,13 +137,30 @@ impl ControlPlane {
         self.secrets.tenant(&self.store, request.metadata()).await
     }
 
-    /// Compiles on a blocking thread: compiling is CPU work.
-    pub async fn compile(&self, source: SourcePackage) -> Result<CompiledAction, Error> {
+    /// Compiles for `tenant` on a blocking thread (compiling is CPU work),
+    /// in its turn (see [`crate::compile_slots`]), and answers within
+    /// [`COMPILE_TIME_LIMIT`]. A compile the caller stopped waiting for
+    /// keeps its slot until it ends, so abandoned compiles cannot pile up.
+    pub async fn compile(
+        &self,
+        tenant: &str,
+        source: SourcePackage,
+    ) -> Result<CompiledAction, Error> {
+        let slot = self.compile_slots.acquire(tenant).await?;
         let compiler = Arc::clone(&self.compiler);
-        tokio::task::spawn_blocking(move || compiler.compile(&source))
-            .await
-            .map_err(|e| Error::Internal(format!("compiling: {e}")))?
-            .map_err(Error::from)
+        let compiling = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            compiler.compile(&source)
+        });
+        match tokio::time::timeout(COMPILE_TIME_LIMIT, compiling).await {
+            Ok(joined) => joined
+                .map_err(|e| Error::Internal(format!("compiling: {e}")))?
+                .map_err(Error::from),
+            Err(_) => Err(Error::Invalid(format!(
+                "compiling took longer than {} s; the source is too large or too complex",
+                COMPILE_TIME_LIMIT.as_secs()
+            ))),
+        }
     }
 
     /// A client of the runner that test runs go to, with its token.

@@ -20,9 +20,8 @@ use std::path::Path;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// Largest answer taken from the control plane (a module, a snapshot of
-/// every tenant's flows).
-const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+// Largest answer taken from the control plane: the largest it sends.
+use actions_proto::sizes::MAX_RESPONSE_BYTES;
 
 /// Why a call to the control plane failed or what it sent was refused.
 #[derive(Debug, thiserror::Error)]

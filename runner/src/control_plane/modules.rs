@@ -23,6 +23,8 @@ pub async fn fetch_missing(
         .values()
         .flat_map(|t| t.slots.values().flatten())
         .map(|b| b.module_sha256.as_str())
+        // A binding the runner could not read names no module.
+        .filter(|sha256| !sha256.is_empty())
         .collect();
     for sha256 in wanted {
         match fetch(client, sha256, dir).await {
@@ -48,12 +50,22 @@ pub async fn fetch(client: &mut SyncClient, sha256: &str, dir: &Path) -> Result<
             sha256: sha256.to_owned(),
         })
         .await
-        .map_err(|status| match status.code() {
-            // An answer about this module, not about the link.
-            tonic::Code::NotFound => {
-                SyncError::Invalid(format!("module {sha256}: {}", status.message()))
+        .map_err(|status| {
+            use tonic::Code;
+            match status.code() {
+                // About the link: the whole watch retries.
+                Code::Unavailable
+                | Code::Unknown
+                | Code::Internal
+                | Code::Cancelled
+                | Code::DeadlineExceeded
+                | Code::Aborted
+                | Code::Unauthenticated
+                | Code::PermissionDenied => status.into(),
+                // About this module (missing, too large to take): only the
+                // bindings using it fail.
+                _ => SyncError::Invalid(format!("module {sha256}: {}", status.message())),
             }
-            _ => status.into(),
         })?
         .into_inner();
     let actual = hex::encode(Sha256::digest(&module.wasm));

@@ -39,9 +39,38 @@ async fn watch_once(
         })
         .await?
         .into_inner();
+    // A snapshot sent in parts is gathered here and served only once whole.
+    let mut gathering: Option<FlowSnapshot> = None;
     while let Some(update) = updates.message().await? {
         let revision = update.revision;
-        let next = apply(&target.current_snapshot(), update)?;
+        let next = match update.update {
+            Some(Update::SnapshotPart(part)) => {
+                let pending = if part.first {
+                    gathering.insert(FlowSnapshot::empty())
+                } else {
+                    gathering.as_mut().ok_or_else(|| {
+                        SyncError::Invalid("a snapshot part before the first one".into())
+                    })?
+                };
+                for tenant in part.tenants {
+                    let (name, flows) = tenant_flows(tenant);
+                    pending.tenants.insert(name, flows);
+                }
+                if !part.last {
+                    continue;
+                }
+                let mut whole = gathering.take().unwrap_or_else(FlowSnapshot::empty);
+                whole.revision = revision;
+                whole
+            }
+            other => apply(
+                &target.current_snapshot(),
+                cp::FlowsUpdate {
+                    revision,
+                    update: other,
+                },
+            )?,
+        };
         modules::fetch_missing(&mut client, &next, target.modules_dir()).await?;
         let applying = Arc::clone(target);
         tokio::task::spawn_blocking(move || applying.install(next))
@@ -65,35 +94,55 @@ fn apply(current: &FlowSnapshot, update: cp::FlowsUpdate) -> Result<FlowSnapshot
     match update.update {
         Some(Update::Snapshot(snapshot)) => {
             for tenant in snapshot.tenants {
-                let (name, flows) = tenant_flows(tenant)?;
+                let (name, flows) = tenant_flows(tenant);
                 next.tenants.insert(name, flows);
             }
         }
         Some(Update::Tenant(tenant)) => {
-            let (name, flows) = tenant_flows(tenant)?;
+            let (name, flows) = tenant_flows(tenant);
             next.tenants.insert(name, flows);
         }
         Some(Update::TenantRemoved(name)) => {
             next.tenants.remove(&name);
         }
-        None => return Err(SyncError::Invalid("an update with nothing in it".into())),
+        Some(Update::SnapshotPart(_)) | None => {
+            return Err(SyncError::Invalid(
+                "an update with nothing this runner can apply".into(),
+            ));
+        }
     }
     Ok(next)
 }
 
-fn tenant_flows(tenant: cp::TenantFlows) -> Result<(String, TenantFlows), SyncError> {
+/// A tenant's flows from the wire. What this runner cannot use fails alone
+/// and never the update: a slot of a trigger it does not know (a newer
+/// control plane) is left out, and a binding it cannot read (its config is
+/// not JSON) keeps its place but names no module, so it fails at run time
+/// as its policy says, like a binding whose module does not load.
+fn tenant_flows(tenant: cp::TenantFlows) -> (String, TenantFlows) {
     let mut slots = BTreeMap::new();
     for slot in tenant.slots {
-        let trigger: Trigger = slot
-            .trigger
-            .parse()
-            .map_err(|e: UnknownTrigger| SyncError::Invalid(e.to_string()))?;
+        let trigger: Trigger = match slot.trigger.parse() {
+            Ok(trigger) => trigger,
+            Err(error) => {
+                let error: UnknownTrigger = error;
+                tracing::warn!(tenant = %tenant.tenant, %error, "a slot this runner cannot serve is left out");
+                continue;
+            }
+        };
         let bindings = slot
             .bindings
             .into_iter()
-            .map(|b| Binding::from_wire(&tenant.tenant, b))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|wire| {
+                let id = wire.id.clone();
+                let (slug, version) = (wire.action_slug.clone(), wire.action_version.clone());
+                Binding::from_wire(&tenant.tenant, wire).unwrap_or_else(|error| {
+                    tracing::warn!(tenant = %tenant.tenant, binding = %id, %error, "a binding this runner cannot read fails as its policy says");
+                    Binding::unreadable(id, slug, version)
+                })
+            })
+            .collect();
         slots.insert(trigger, bindings);
     }
-    Ok((tenant.tenant, TenantFlows { slots }))
+    (tenant.tenant, TenantFlows { slots })
 }

@@ -213,8 +213,8 @@ impl Execution for ExecutionService {
         let module = self.test_module(&request.module_sha256).await?;
         let binding = Binding {
             id: "test".into(),
-            action_slug: String::new(),
-            action_version: String::new(),
+            action_slug: request.action_slug.clone(),
+            action_version: request.action_version.clone(),
             module_sha256: module.sha256().to_owned(),
             config,
             fail_open: false,

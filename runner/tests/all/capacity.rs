@@ -152,6 +152,7 @@ async fn test_runs_have_slots_of_their_own_and_a_share_per_tenant() {
             event_json: event("t@example.com", None),
             config_json: String::new(),
             module_sha256: spinner.clone(),
+            ..ExecuteActionRequest::default()
         };
         tokio::spawn(async move { client.execute_action(request).await.map(|r| r.into_inner()) })
     };

@@ -27,6 +27,7 @@ async fn probe(client: &mut ExecutionClient<Channel>, sha: &str, config: Value) 
             event_json: event("a@example.com", None),
             config_json: config.to_string(),
             module_sha256: sha.into(),
+            ..ExecuteActionRequest::default()
         })
         .await
         .expect("execute_action succeeds")

@@ -121,7 +121,7 @@ impl ActionsApi {
         let triggers = check_triggers(&triggers)?;
         let (config_schema, _) = ConfigSchema::parse(&config_schema)?;
         let source = stored_source(&save.source);
-        let compiled = self.cp.compile(save.source).await?;
+        let compiled = self.cp.compile(&caller.tenant, save.source).await?;
         let new = NewVersion {
             slug: save.slug.clone(),
             requested,

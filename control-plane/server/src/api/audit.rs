@@ -6,9 +6,10 @@ use crate::store::RunFilter;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, audit_server::Audit, tail_event::Event};
 use actions_proto::runner::v1::{Decision, Outcome};
+use actions_proto::sizes::PAGE_BYTES;
+use prost::Message as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use std::time::Duration;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -28,16 +29,6 @@ impl AuditApi {
 /// How often a tail looks for what other replicas stored.
 const TAIL_POLL: Duration = Duration::from_millis(500);
 
-/// How often a tail asks the store whether its token still stands (a
-/// revocation on this replica ends it at once; on another, within this).
-const TOKEN_RECHECK: Duration = Duration::from_secs(1);
-
-/// How a stream ends when the token that opened it is revoked.
-fn revoked() -> Status {
-    Status::from(Error::Unauthenticated(
-        "the token that opened this stream was revoked".into(),
-    ))
-}
 
 #[tonic::async_trait]
 impl Audit for AuditApi {
@@ -59,19 +50,18 @@ impl Audit for AuditApi {
             .audit_events(&caller.tenant, kind, before, size + 1)
             .await?;
         let more = found.len() > size as usize;
-        let events: Vec<pb::AuditEvent> = found
-            .into_iter()
-            .take(size as usize)
-            .map(convert::audit_event)
-            .collect();
-        let next_page_token = match events.last() {
+        let page: Vec<_> = found.into_iter().take(size as usize).collect();
+        // The position is the trail's own order, never shown: the numbers
+        // tenants see are their own.
+        let next_page_token = match page.last() {
             Some(last) if more => {
                 self.cp
                     .page_tokens
-                    .encode(Listing::AuditEvents, &caller.tenant, last.seq as i64)
+                    .encode(Listing::AuditEvents, &caller.tenant, last.seq)
             }
             _ => String::new(),
         };
+        let events: Vec<pb::AuditEvent> = page.into_iter().map(convert::audit_event).collect();
         Ok(Response::new(pb::ListAuditEventsResponse {
             events,
             next_page_token,
@@ -111,8 +101,20 @@ impl Audit for AuditApi {
             .store
             .runs(&caller.tenant, &filter, before, size + 1)
             .await?;
-        let more = found.len() > size as usize;
-        let page: Vec<(i64, pb::RunRecord)> = found.into_iter().take(size as usize).collect();
+        let mut more = found.len() > size as usize;
+        // Whole runs up to the page's byte budget (at least one): runs with
+        // large console output end a page early rather than past what a
+        // client decodes.
+        let mut page: Vec<(i64, pb::RunRecord)> = Vec::new();
+        let mut bytes = 0;
+        for (seq, run) in found.into_iter().take(size as usize) {
+            bytes += run.encoded_len();
+            if !page.is_empty() && bytes > PAGE_BYTES {
+                more = true;
+                break;
+            }
+            page.push((seq, run));
+        }
         let next_page_token = match page.last() {
             Some((seq, _)) if more => {
                 self.cp
@@ -160,19 +162,15 @@ impl Audit for AuditApi {
         let mut run_seq = store.last_run_seq().await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
         let mut stopping = self.stopping.clone();
-        let mut revocations = self.cp.revocations();
+        let revoked = super::until_revoked(
+            store.clone(),
+            self.cp.revocations(),
+            Some(caller.token_id.clone()),
+        );
         tokio::spawn(async move {
             let mut activity = store.watch_activity();
-            let mut token_checked = Instant::now();
+            tokio::pin!(revoked);
             loop {
-                // A revocation on another replica is not announced here.
-                if token_checked.elapsed() >= TOKEN_RECHECK {
-                    token_checked = Instant::now();
-                    if !store.token_is_live(&caller.token_id).await.unwrap_or(true) {
-                        let _ = sender.send(Err(revoked())).await;
-                        return;
-                    }
-                }
                 let mut events = Vec::new();
                 if audit {
                     match store.audit_events_after(&caller.tenant, audit_seq).await {
@@ -209,23 +207,9 @@ impl Audit for AuditApi {
                     _ = activity.changed() => {}
                     _ = tokio::time::sleep(TAIL_POLL) => {}
                     _ = sender.closed() => return,
-                    announced = revocations.recv() => {
-                        let ended = match announced {
-                            Ok(token_id) => token_id == caller.token_id,
-                            // Missed announcements: the store knows.
-                            Err(RecvError::Lagged(_)) => {
-                                !store.token_is_live(&caller.token_id).await.unwrap_or(true)
-                            }
-                            // The control plane is going away.
-                            Err(RecvError::Closed) => {
-                                let _ = sender.send(Err(super::shutting_down())).await;
-                                return;
-                            }
-                        };
-                        if ended {
-                            let _ = sender.send(Err(revoked())).await;
-                            return;
-                        }
+                    () = &mut revoked => {
+                        let _ = sender.send(Err(super::revoked())).await;
+                        return;
                     }
                     () = super::until_stopping(&mut stopping) => {
                         let _ = sender.send(Err(super::shutting_down())).await;

@@ -105,7 +105,7 @@ pub fn runner_binding(b: &StoredBinding) -> actions_proto::runner::v1::Binding {
 
 pub fn audit_event(e: StoredAuditEvent) -> pb::AuditEvent {
     pb::AuditEvent {
-        seq: e.seq as u64,
+        seq: e.tenant_seq as u64,
         kind: e.kind,
         actor: e.actor,
         at_ms: e.at_ms as u64,

@@ -23,15 +23,56 @@ use actions_proto::controlplane::v1::{
 };
 use std::sync::Arc;
 
-/// The largest request the management API takes (a package upload is at
-/// most [`crate::package::MAX_UPLOAD_BYTES`]; sources are at most 4 MiB).
-const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
-/// The largest answer (a module to a runner, a version's source).
-const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+use actions_proto::sizes::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 
 /// What open streams (WatchFlows, Tail) end with when the control plane stops.
 fn shutting_down() -> tonic::Status {
     tonic::Status::unavailable("the control plane is shutting down; reconnect")
+}
+
+/// How often a stream asks the store whether the token that opened it
+/// still stands (a revocation on this replica ends it at once; on another,
+/// within this).
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How a stream ends when the token that opened it is revoked.
+fn revoked() -> tonic::Status {
+    tonic::Status::from(Error::Unauthenticated(
+        "the token that opened this stream was revoked".into(),
+    ))
+}
+
+/// Resolves once the token `token_id` is revoked: announced on this
+/// replica, or found revoked in the store (another replica's revocation,
+/// or announcements missed). Never, for `None` (the shared sync token).
+async fn until_revoked(
+    store: crate::store::Store,
+    mut revocations: tokio::sync::broadcast::Receiver<String>,
+    token_id: Option<String>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(token_id) = token_id else {
+        return std::future::pending().await;
+    };
+    let mut recheck = tokio::time::interval(TOKEN_RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let look = tokio::select! {
+            announced = revocations.recv() => match announced {
+                Ok(revoked) if revoked == token_id => return,
+                Ok(_) => false,
+                Err(RecvError::Lagged(_)) => true,
+                // The control plane is going away; its stop ends the stream.
+                Err(RecvError::Closed) => return std::future::pending().await,
+            },
+            _ = recheck.tick() => true,
+        };
+        // A store that cannot answer keeps the stream: an outage must not
+        // end every stream, and a revocation is found once it answers.
+        if look && !store.token_is_live(&token_id).await.unwrap_or(true) {
+            return;
+        }
+    }
 }
 
 /// Resolves once the server is stopping (never, if it cannot tell).

@@ -4,11 +4,13 @@ use super::convert;
 use crate::store::Store;
 use crate::{ControlPlane, Error};
 use actions_proto::catalog::Trigger;
+use actions_proto::sizes::SNAPSHOT_PART_BYTES;
 use actions_proto::controlplane::v1::{
     self as pb, flows_update::Update, runner_sync_server::RunnerSync,
 };
 use std::sync::Arc;
 use std::time::Duration;
+use prost::Message as _;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -37,14 +39,52 @@ async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Er
     Ok(convert::runner_flows(tenant.to_owned(), &bindings))
 }
 
-/// Every tenant's flows at one revision (one query, consistent by itself).
-async fn snapshot(store: &Store) -> Result<(u64, pb::FlowSnapshot), Error> {
+/// Every tenant's flows at one revision (one query, consistent by itself),
+/// as the updates that carry it: parts of whole tenants, each about
+/// [`SNAPSHOT_PART_BYTES`] (a tenant larger than that alone goes alone), so
+/// that no tenant's flows, however large, make the snapshot too large to
+/// send and so keep every other tenant's changes from the runners.
+async fn snapshot(store: &Store) -> Result<(u64, Vec<pb::FlowsUpdate>), Error> {
     let (revision, tenants) = store.flows_snapshot().await?;
-    let tenants = tenants
+    let tenants: Vec<pb::TenantFlows> = tenants
         .into_iter()
         .map(|(tenant, bindings)| convert::runner_flows(tenant, &bindings))
         .collect();
-    Ok((revision, pb::FlowSnapshot { tenants }))
+    Ok((revision, snapshot_parts(revision, tenants, SNAPSHOT_PART_BYTES)))
+}
+
+/// `tenants` in parts of about `part_bytes`, the first marked first and the
+/// last marked last (one empty part when there is no tenant).
+fn snapshot_parts(
+    revision: u64,
+    tenants: Vec<pb::TenantFlows>,
+    part_bytes: usize,
+) -> Vec<pb::FlowsUpdate> {
+    let mut parts: Vec<Vec<pb::TenantFlows>> = vec![Vec::new()];
+    let mut filled = 0;
+    for tenant in tenants {
+        let size = tenant.encoded_len();
+        let current = parts.last_mut().expect("there is always a part");
+        if !current.is_empty() && filled + size > part_bytes {
+            parts.push(Vec::new());
+            filled = 0;
+        }
+        filled += size;
+        parts.last_mut().expect("there is always a part").push(tenant);
+    }
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, tenants)| pb::FlowsUpdate {
+            revision,
+            update: Some(Update::SnapshotPart(pb::SnapshotPart {
+                tenants,
+                first: index == 0,
+                last: index + 1 == count,
+            })),
+        })
+        .collect()
 }
 
 #[tonic::async_trait]
@@ -55,9 +95,14 @@ impl RunnerSync for RunnerSyncApi {
         &self,
         request: Request<pb::WatchFlowsRequest>,
     ) -> Result<Response<Self::WatchFlowsStream>, Status> {
-        self.cp.secrets.runner(request.metadata())?;
+        let caller = self
+            .cp
+            .secrets
+            .runner(&self.cp.store, request.metadata())
+            .await?;
         let r = request.into_inner();
         let store = self.cp.store.clone();
+        let revoked = super::until_revoked(store.clone(), self.cp.revocations(), caller.token_id);
         let current = store.current_revision().await?;
         tracing::info!(runner = %r.runner_id, plugin = %r.plugin_id, after = r.after_revision, current, "runner watching flows");
         // Modules are compiled for this control plane's plugin build; a
@@ -75,18 +120,17 @@ impl RunnerSync for RunnerSyncApi {
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
+            tokio::pin!(revoked);
             let mut revision = r.after_revision;
             // A runner that is new, or ahead of this database (it was reset), starts over.
             if revision == 0 || revision > current {
                 match snapshot(&store).await {
-                    Ok((at, snapshot)) => {
+                    Ok((at, parts)) => {
                         revision = at;
-                        let update = pb::FlowsUpdate {
-                            revision: at,
-                            update: Some(Update::Snapshot(snapshot)),
-                        };
-                        if sender.send(Ok(update)).await.is_err() {
-                            return;
+                        for part in parts {
+                            if sender.send(Ok(part)).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     Err(error) => {
@@ -123,6 +167,10 @@ impl RunnerSync for RunnerSyncApi {
                     _ = watch.changed() => {}
                     _ = tokio::time::sleep(WATCH_POLL) => {}
                     _ = sender.closed() => return,
+                    () = &mut revoked => {
+                        let _ = sender.send(Err(super::revoked())).await;
+                        return;
+                    }
                     () = super::until_stopping(&mut stopping) => {
                         let _ = sender.send(Err(super::shutting_down())).await;
                         return;
@@ -137,7 +185,10 @@ impl RunnerSync for RunnerSyncApi {
         &self,
         request: Request<pb::FetchModuleRequest>,
     ) -> Result<Response<pb::Module>, Status> {
-        self.cp.secrets.runner(request.metadata())?;
+        self.cp
+            .secrets
+            .runner(&self.cp.store, request.metadata())
+            .await?;
         let sha256 = request.into_inner().sha256;
         let (plugin_id, wasm) = self
             .cp
@@ -158,13 +209,27 @@ impl RunnerSync for RunnerSyncApi {
         &self,
         request: Request<Streaming<pb::RunRecord>>,
     ) -> Result<Response<Self::PushRunRecordsStream>, Status> {
-        self.cp.secrets.runner(request.metadata())?;
+        let caller = self
+            .cp
+            .secrets
+            .runner(&self.cp.store, request.metadata())
+            .await?;
         let mut records = request.into_inner();
         let store = self.cp.store.clone();
+        let revoked = super::until_revoked(store.clone(), self.cp.revocations(), caller.token_id);
         let (sender, receiver) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
+            tokio::pin!(revoked);
             // Whatever has arrived is stored in one transaction, then acked.
-            while let Some(first) = records.next().await {
+            loop {
+                let first = tokio::select! {
+                    next = records.next() => next,
+                    () = &mut revoked => {
+                        let _ = sender.send(Err(super::revoked())).await;
+                        return;
+                    }
+                };
+                let Some(first) = first else { break };
                 let mut batch = vec![first];
                 while batch.len() < MAX_RECORDS_PER_COMMIT {
                     match futures::FutureExt::now_or_never(records.next()) {
@@ -219,5 +284,62 @@ impl RunnerSync for RunnerSyncApi {
             }
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(name: &str, config_bytes: usize) -> pb::TenantFlows {
+        pb::TenantFlows {
+            tenant: name.into(),
+            slots: vec![pb::Slot {
+                trigger: "login.post-login".into(),
+                bindings: vec![actions_proto::runner::v1::Binding {
+                    config_json: "x".repeat(config_bytes),
+                    ..Default::default()
+                }],
+            }],
+        }
+    }
+
+    fn tenants_of(update: &pb::FlowsUpdate) -> (Vec<String>, bool, bool) {
+        match &update.update {
+            Some(Update::SnapshotPart(part)) => (
+                part.tenants.iter().map(|t| t.tenant.clone()).collect(),
+                part.first,
+                part.last,
+            ),
+            other => panic!("not a snapshot part: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_goes_in_parts_of_whole_tenants() {
+        let tenants = vec![
+            tenant("a", 400),
+            tenant("b", 400),
+            tenant("huge", 5_000),
+            tenant("c", 10),
+        ];
+        let parts = snapshot_parts(7, tenants, 1_000);
+        let seen: Vec<_> = parts.iter().map(tenants_of).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (vec!["a".to_owned(), "b".to_owned()], true, false),
+                (vec!["huge".to_owned()], false, false),
+                (vec!["c".to_owned()], false, true),
+            ]
+        );
+        assert!(parts.iter().all(|p| p.revision == 7));
+    }
+
+    #[test]
+    fn no_tenant_is_one_empty_part_first_and_last() {
+        let parts = snapshot_parts(3, Vec::new(), 1_000);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(tenants_of(&parts[0]), (Vec::new(), true, true));
     }
 }

@@ -3,6 +3,7 @@
 use super::convert;
 use crate::auth::{new_id, new_secret, secret_sha256};
 use crate::rules::check_slug;
+use crate::store::RUNNER_TOKEN_PREFIX;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tenants_server::Tenants};
 use std::sync::Arc;
@@ -117,5 +118,41 @@ impl Tenants for TenantsApi {
         let token = self.cp.store.revoke_token(&id, OPERATOR).await?;
         self.cp.announce_revoked(&token.id);
         Ok(Response::new(convert::token(token)))
+    }
+
+    async fn create_runner_token(
+        &self,
+        request: Request<pb::CreateRunnerTokenRequest>,
+    ) -> Result<Response<pb::CreateTokenResponse>, Status> {
+        self.cp.secrets.operator(request.metadata())?;
+        let name = request.into_inner().name;
+        if name.trim().is_empty() {
+            return Err(
+                Error::Invalid("name is empty: say which runners the token is for".into()).into(),
+            );
+        }
+        let secret = new_secret()?;
+        let id = new_id(RUNNER_TOKEN_PREFIX.trim_end_matches('_'))?;
+        let token = self
+            .cp
+            .store
+            .create_runner_token(&id, name.trim(), &secret_sha256(&secret))
+            .await?;
+        tracing::info!(token = %token.id, name = %token.name, "runner token created");
+        Ok(Response::new(pb::CreateTokenResponse {
+            token: Some(convert::token(token)),
+            secret,
+        }))
+    }
+
+    async fn list_runner_tokens(
+        &self,
+        request: Request<pb::ListRunnerTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
+        self.cp.secrets.operator(request.metadata())?;
+        let tokens = self.cp.store.runner_tokens().await?;
+        Ok(Response::new(pb::ListTokensResponse {
+            tokens: tokens.into_iter().map(convert::token).collect(),
+        }))
     }
 }

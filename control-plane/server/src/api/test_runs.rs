@@ -161,6 +161,8 @@ impl Tests for TestRunsApi {
                 event_json: r.event_json,
                 config_json: config,
                 module_sha256: version.module_sha256,
+                action_slug: version.slug,
+                action_version: version.version,
             })?)
             .await
             .map_err(from_runner)?;
@@ -177,7 +179,7 @@ impl Tests for TestRunsApi {
         parse_event(&r.event_json)?;
         let (config_schema, _) = ConfigSchema::parse(&r.config_schema_json)?;
         let package = super::actions::source_package(r.source)?;
-        let compiled = self.cp.compile(package).await?;
+        let compiled = self.cp.compile(&caller.tenant, package).await?;
         // What a saved version made for this trigger would be, so that the
         // config is checked by the same rule as every other test run.
         let unsaved = StoredVersion {
@@ -207,6 +209,7 @@ impl Tests for TestRunsApi {
                 event_json: r.event_json,
                 config_json: config,
                 module_sha256: compiled.sha256,
+                ..run::ExecuteActionRequest::default()
             })?)
             .await
             .map_err(from_runner)?;

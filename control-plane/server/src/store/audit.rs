@@ -2,7 +2,7 @@
 //! transaction that makes the change.
 
 use super::sql;
-use super::{Store, now_ms};
+use super::{Counted, Store, now_ms};
 use crate::Error;
 
 /// A change to record.
@@ -22,8 +22,11 @@ pub struct AuditEntry<'a> {
 /// An audit event as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredAuditEvent {
-    /// Its place in the trail (across tenants).
+    /// Its place in the trail (across tenants): order and page position,
+    /// never shown to a tenant.
     pub seq: i64,
+    /// Its number among its tenant's events (1, 2, 3, …): what tenants see.
+    pub tenant_seq: i64,
     /// Whose.
     pub tenant_id: String,
     /// What kind of change.
@@ -39,13 +42,21 @@ pub struct StoredAuditEvent {
 }
 
 /// Appends `entry` in the caller's transaction.
-pub(crate) async fn append<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+pub(crate) async fn append(
+    mut db: Counted<'_, &mut sqlx::AnyConnection>,
     entry: AuditEntry<'_>,
 ) -> Result<(), Error> {
+    let tenant_seq: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_counters (tenant_id, last_seq) VALUES ($1, 1) \
+         ON CONFLICT (tenant_id) DO UPDATE SET last_seq = audit_counters.last_seq + 1 \
+         RETURNING last_seq",
+    )
+    .bind(entry.tenant)
+    .fetch_one(db.again())
+    .await?;
     sqlx::query(
-        "INSERT INTO audit_events (tenant_id, kind, actor, subject, details, at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO audit_events (tenant_id, kind, actor, subject, details, at_ms, tenant_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(entry.tenant)
     .bind(entry.kind)
@@ -53,12 +64,13 @@ pub(crate) async fn append<'c>(
     .bind(entry.subject)
     .bind(entry.details.to_string())
     .bind(now_ms())
+    .bind(tenant_seq)
     .execute(db)
     .await?;
     Ok(())
 }
 
-const COLUMNS: &str = "seq, tenant_id, kind, actor, subject, details, at_ms";
+const COLUMNS: &str = "seq, tenant_seq, tenant_id, kind, actor, subject, details, at_ms";
 
 impl Store {
     /// A tenant's audit events, newest first, before `before_seq` (0: from the newest).

@@ -8,6 +8,7 @@ use super::sql;
 use super::{Store, now_ms};
 use crate::Error;
 use actions_proto::runner::v1::Limits;
+use actions_proto::sizes::MAX_BINDINGS_PER_SLOT;
 use prost::Message as _;
 use sqlx::{Any, Executor};
 
@@ -367,6 +368,13 @@ impl Store {
             })?;
         check(&live)?;
         let len = slot_len(change.tx(), tenant, new.trigger).await?;
+        if usize::try_from(len).is_ok_and(|len| len >= MAX_BINDINGS_PER_SLOT) {
+            return Err(Error::FailedPrecondition(format!(
+                "slot {} already has {len} bindings, the most a slot may hold \
+                 ({MAX_BINDINGS_PER_SLOT}); detach one first",
+                new.trigger
+            )));
+        }
         let position = new.position.map_or(len, |p| p.min(len));
         shift_from(change.tx(), tenant, new.trigger, position, 1).await?;
         let now = now_ms();

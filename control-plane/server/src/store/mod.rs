@@ -20,7 +20,7 @@ pub use actions::{ActionSummary, NewVersion, StoredAction, StoredVersion};
 pub use audit::{AuditEntry, StoredAuditEvent};
 pub use flows::{BindingChanges, NewBinding, StoredBinding};
 pub use runs::RunFilter;
-pub use tenants::{StoredTenant, StoredToken};
+pub use tenants::{RUNNER_TOKEN_PREFIX, StoredTenant, StoredToken};
 
 use crate::Error;
 use futures::future::BoxFuture;
@@ -81,6 +81,16 @@ pub struct FlowChange<'s> {
 pub(crate) struct Counted<'a, E> {
     inner: E,
     queries: &'a AtomicU64,
+}
+
+impl Counted<'_, &mut AnyConnection> {
+    /// The same transaction, for one more statement.
+    pub(crate) fn again(&mut self) -> Counted<'_, &mut AnyConnection> {
+        Counted {
+            inner: &mut *self.inner,
+            queries: self.queries,
+        }
+    }
 }
 
 impl<'c, E> Executor<'c> for Counted<'_, E>

@@ -33,6 +33,12 @@ pub struct StoredToken {
 
 const TOKEN_COLUMNS: &str = "id, tenant_id, name, created_at_ms, revoked_at_ms";
 
+/// The columns of a runner token, shaped as a [`StoredToken`] of no tenant.
+const RUNNER_TOKEN_COLUMNS: &str = "id, '' AS tenant_id, name, created_at_ms, revoked_at_ms";
+
+/// The prefix of runner tokens' ids, which tells them from tenants' tokens.
+pub const RUNNER_TOKEN_PREFIX: &str = "rtk_";
+
 impl Store {
     /// Creates a tenant. Runners learn of it at once (an empty set of flows),
     /// so that test runs for it work before anything is bound.
@@ -162,8 +168,85 @@ impl Store {
         .await?)
     }
 
-    /// Revokes a token; revoking twice keeps the first time.
+    /// Stores a runner token (`id` starts with [`RUNNER_TOKEN_PREFIX`]).
+    pub async fn create_runner_token(
+        &self,
+        id: &str,
+        name: &str,
+        secret_sha256: &str,
+    ) -> Result<StoredToken, Error> {
+        let token = StoredToken {
+            id: id.to_owned(),
+            tenant_id: String::new(),
+            name: name.to_owned(),
+            created_at_ms: now_ms(),
+            revoked_at_ms: 0,
+        };
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO runner_tokens (id, name, secret_sha256, created_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(secret_sha256)
+        .bind(token.created_at_ms)
+        .execute(tx.tx())
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Every runner token, oldest first.
+    pub async fn runner_tokens(&self) -> Result<Vec<StoredToken>, Error> {
+        Ok(sqlx::query_as(sql(format!(
+            "SELECT {RUNNER_TOKEN_COLUMNS} FROM runner_tokens ORDER BY created_at_ms, id"
+        )))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The valid runner token whose secret hashes to `secret_sha256`.
+    pub async fn runner_token_by_secret(
+        &self,
+        secret_sha256: &str,
+    ) -> Result<Option<StoredToken>, Error> {
+        Ok(sqlx::query_as(sql(format!(
+            "SELECT {RUNNER_TOKEN_COLUMNS} FROM runner_tokens \
+             WHERE secret_sha256 = $1 AND revoked_at_ms = 0"
+        )))
+        .bind(secret_sha256)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    async fn revoke_runner_token(&self, id: &str) -> Result<StoredToken, Error> {
+        let mut tx = self.write().await?;
+        let token: Option<StoredToken> = sqlx::query_as(sql(format!(
+            "SELECT {RUNNER_TOKEN_COLUMNS} FROM runner_tokens WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(tx.tx())
+        .await?;
+        let mut token = token.ok_or_else(|| Error::NotFound(format!("token {id:?}")))?;
+        if token.revoked_at_ms == 0 {
+            token.revoked_at_ms = now_ms();
+            sqlx::query("UPDATE runner_tokens SET revoked_at_ms = $1 WHERE id = $2")
+                .bind(token.revoked_at_ms)
+                .bind(id)
+                .execute(tx.tx())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Revokes a token (a tenant's or a runner's); revoking twice keeps the
+    /// first time.
     pub async fn revoke_token(&self, id: &str, actor: &str) -> Result<StoredToken, Error> {
+        if id.starts_with(RUNNER_TOKEN_PREFIX) {
+            return self.revoke_runner_token(id).await;
+        }
         let mut tx = self.write().await?;
         let token: Option<StoredToken> = sqlx::query_as(sql(format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"
@@ -196,13 +279,17 @@ impl Store {
         Ok(token)
     }
 
-    /// Whether the token `id` exists and is not revoked.
+    /// Whether the token `id` (a tenant's or a runner's) exists and is not revoked.
     pub async fn token_is_live(&self, id: &str) -> Result<bool, Error> {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT id FROM tokens WHERE id = $1 AND revoked_at_ms = 0")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
+        let query = if id.starts_with(RUNNER_TOKEN_PREFIX) {
+            "SELECT id FROM runner_tokens WHERE id = $1 AND revoked_at_ms = 0"
+        } else {
+            "SELECT id FROM tokens WHERE id = $1 AND revoked_at_ms = 0"
+        };
+        let found: Option<String> = sqlx::query_scalar(query)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(found.is_some())
     }
 

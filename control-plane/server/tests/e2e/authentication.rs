@@ -70,6 +70,111 @@ pub async fn revoking_a_token_ends_its_open_tail_at_once(h: &Harness) {
     );
 }
 
+/// A runner's own token opens RunnerSync like the shared sync token, and
+/// revoking it ends its open `WatchFlows` at once and refuses it from then
+/// on, while the shared token and other runners' tokens work on.
+pub async fn a_revoked_runner_token_ends_its_flows_stream_at_once(h: &Harness) {
+    use actions_proto::controlplane::v1::runner_sync_client::RunnerSyncClient;
+    let mut tenants = h.tenants();
+    let create = |name: &str| pb::CreateRunnerTokenRequest { name: name.into() };
+    let tenant = h.tenant("runner-tokens").await;
+    let refused = tenants
+        .create_runner_token(auth(create("sneaky"), &tenant))
+        .await
+        .expect_err("a tenant cannot make runner tokens");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let blank = tenants
+        .create_runner_token(auth(create("  "), OPERATOR))
+        .await
+        .expect_err("a runner token says what it is for");
+    assert_eq!(blank.code(), Code::InvalidArgument);
+    let issued = tenants
+        .create_runner_token(auth(create("eu-west"), OPERATOR))
+        .await
+        .expect("the operator makes a runner token")
+        .into_inner();
+    let other = tenants
+        .create_runner_token(auth(create("us-east"), OPERATOR))
+        .await
+        .expect("and another")
+        .into_inner();
+    let info = issued.token.expect("token info");
+    assert!(info.id.starts_with("rtk_") && info.tenant.is_empty(), "{info:?}");
+
+    let watch = |secret: String| {
+        let mut sync = RunnerSyncClient::new(h.cp.clone())
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
+        async move {
+            sync.watch_flows(auth(
+                pb::WatchFlowsRequest {
+                    runner_id: "token-test".into(),
+                    after_revision: 0,
+                    plugin_id: String::new(),
+                },
+                &secret,
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+        }
+    };
+    let mut stream = watch(issued.secret.clone()).await.expect("the token opens WatchFlows");
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("the snapshot comes")
+        .expect("a snapshot part");
+    assert!(first.is_some());
+    let mut others = watch(other.secret.clone()).await.expect("the other token too");
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), others.message())
+        .await
+        .expect("its snapshot comes");
+    assert!(matches!(snapshot, Ok(Some(_))), "{snapshot:?}");
+
+    let revoked_at = Instant::now();
+    tenants
+        .revoke_token(auth(pb::RevokeTokenRequest { id: info.id.clone() }, OPERATOR))
+        .await
+        .expect("the operator revokes it");
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.message())
+            .await
+            .expect("the stream ends promptly after the revocation")
+        {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    eprintln!(
+        "the flows stream ended {:?} after RevokeToken was sent",
+        revoked_at.elapsed()
+    );
+    let again = watch(issued.secret.clone())
+        .await
+        .expect_err("a revoked token opens nothing");
+    assert_eq!(again.code(), Code::Unauthenticated);
+
+    // The other runner's stream stands past the store's recheck.
+    match tokio::time::timeout(Duration::from_millis(1_500), others.message()).await {
+        Err(_elapsed) => {}
+        Ok(other) => panic!("the other runner's stream ended or changed: {other:?}"),
+    }
+    let listed = tenants
+        .list_runner_tokens(auth(pb::ListRunnerTokensRequest {}, OPERATOR))
+        .await
+        .expect("list")
+        .into_inner()
+        .tokens;
+    let states: Vec<(String, bool)> = listed
+        .iter()
+        .map(|t| (t.name.clone(), t.revoked_at_ms > 0))
+        .collect();
+    assert_eq!(
+        states,
+        [("eu-west".to_owned(), true), ("us-east".to_owned(), false)]
+    );
+}
+
 pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
     let alpha = h.tenant("pages-alpha").await;
     let beta = h.tenant("pages-beta").await;
@@ -108,6 +213,30 @@ pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
     // Another tenant's activity does not change a tenant's tokens.
     create_action(h, &beta, "b-three").await;
     assert_eq!(first_page(&alpha).await.next_page_token, alpha_next);
+
+    // Nor the numbers of its events: each tenant counts 1, 2, 3, … with no
+    // gap where the other's events came in between.
+    create_action(h, &alpha, "a-four").await;
+    for token in [&alpha, &beta] {
+        let numbers: Vec<u64> = h
+            .audit()
+            .list_audit_events(auth(
+                pb::ListAuditEventsRequest {
+                    page_size: 500,
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .expect("the whole trail")
+            .into_inner()
+            .events
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        let expected: Vec<u64> = (1..=numbers.len() as u64).rev().collect();
+        assert_eq!(numbers, expected, "a tenant's own numbering, newest first");
+    }
 
     // A token pages only the list and the tenant it was given for.
     let listed = |token: &str, page_token: &str| {

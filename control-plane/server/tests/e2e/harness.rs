@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 
 pub const OPERATOR: &str = "operator-secret-for-tests";
 pub const RUNNER_TOKEN: &str = "runner-secret-for-tests";
-const SYNC_TOKEN: &str = "sync-secret-for-tests";
+pub const SYNC_TOKEN: &str = "sync-secret-for-tests";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]

@@ -9,6 +9,7 @@ mod scenarios;
 
 // The scenarios the macro below runs, from every file that has some.
 use authentication::{
+    a_revoked_runner_token_ends_its_flows_stream_at_once,
     page_tokens_are_opaque_and_bound_to_their_tenant, revoking_a_token_ends_its_open_tail_at_once,
 };
 use binding_limits::binding_limits_are_kept_checked_and_applied;
@@ -60,6 +61,8 @@ on_both_databases!(
     unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located,
     revoking_a_token_ends_its_open_tail_at_once,
     page_tokens_are_opaque_and_bound_to_their_tenant,
+    one_tenants_attacks_never_reach_another_tenants_sign_ins,
+    a_revoked_runner_token_ends_its_flows_stream_at_once,
 );
 
 /// Faults that only a server database can have.

@@ -9,6 +9,7 @@ mod config_schemas;
 mod console_api;
 mod database_faults;
 mod guide_patterns;
+mod hostile_tenants;
 mod packages;
 mod tenant_isolation;
 mod test_runs;
@@ -23,6 +24,7 @@ pub use console_api::{
 };
 pub use database_faults::the_database_going_away_is_clear_and_loses_nothing;
 pub use guide_patterns::the_product_guides_patterns_end_to_end;
+pub use hostile_tenants::one_tenants_attacks_never_reach_another_tenants_sign_ins;
 pub use packages::packages_upload_and_hostile_archives_are_refused;
 pub use tenant_isolation::every_rpc_refuses_another_tenants_data;
 pub use test_runs::test_runs_use_the_sandbox_and_change_no_flow;

@@ -1,0 +1,40 @@
+//! Caps on what is stored and sent, in one place: the control plane
+//! enforces them where data enters, and every client decodes up to the
+//! largest answer the control plane will send, so that nothing the server
+//! accepted can come back too large for the client that asked.
+//!
+//! A tenant's flows are bounded by these: at most
+//! `triggers × MAX_BINDINGS_PER_SLOT × (MAX_CONFIG_JSON_BYTES + a few
+//! hundred bytes)`, about 5 MiB with today's four triggers, which is well
+//! under [`MAX_RESPONSE_BYTES`]; a runner's snapshot is sent in parts of
+//! whole tenants, each under [`SNAPSHOT_PART_BYTES`] unless one tenant alone
+//! is larger.
+
+/// A binding's config, as JSON text.
+pub const MAX_CONFIG_JSON_BYTES: usize = 64 * 1024;
+
+/// A version's config schema, as JSON text.
+pub const MAX_CONFIG_SCHEMA_BYTES: usize = 64 * 1024;
+
+/// `$ref`s in one config schema.
+pub const MAX_SCHEMA_REFS: usize = 256;
+
+/// Bindings attached to one trigger slot.
+pub const MAX_BINDINGS_PER_SLOT: usize = 20;
+
+/// The largest request the management API takes (a package upload is at
+/// most 4 MiB, and so are sources).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// The largest answer the control plane sends (a module to a runner, a
+/// version's source, a page of runs), and so the least every client of it
+/// must be ready to decode.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// About how much of a flows snapshot goes in one message to a runner.
+pub const SNAPSHOT_PART_BYTES: usize = 1024 * 1024;
+
+/// About how much one page of a listing holds, whatever its page size: a
+/// page of runs with large console output ends early rather than past
+/// [`MAX_RESPONSE_BYTES`].
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
