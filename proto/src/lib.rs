@@ -22,9 +22,9 @@ pub mod limits;
 pub mod manifest;
 pub mod overload;
 pub mod record;
-pub mod sizes;
 #[cfg(feature = "server")]
 pub mod serving;
+pub mod sizes;
 
 /// `actions.runner.*`
 #[allow(missing_docs, clippy::all)]

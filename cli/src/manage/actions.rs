@@ -112,7 +112,8 @@ pub(crate) fn upload(args: &UploadArgs) -> anyhow::Result<Status> {
         );
     }
     let saved = block_on(async {
-        let mut client = ActionsClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
+        let mut client = ActionsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
         client
             .upload_package(args.remote.request(pb::UploadPackageRequest {
                 package_tar_gz: bytes,
@@ -155,7 +156,8 @@ pub(crate) struct PublishArgs {
 
 pub(crate) fn publish(args: &PublishArgs) -> anyhow::Result<Status> {
     let published = block_on(async {
-        let mut client = ActionsClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
+        let mut client = ActionsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
         let version = match &args.version {
             Some(version) => version.clone(),
             None => client

@@ -35,7 +35,8 @@ fn print_event(event: &pb::AuditEvent, as_json: bool) {
 
 pub(crate) fn audit(args: &AuditArgs) -> anyhow::Result<Status> {
     block_on(async {
-        let mut audit = AuditClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
+        let mut audit = AuditClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
         let mut events = audit
             .list_audit_events(args.remote.request(pb::ListAuditEventsRequest {
                 kind: String::new(),

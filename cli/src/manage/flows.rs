@@ -137,7 +137,8 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
         None => String::new(),
     };
     let binding = block_on(async {
-        FlowsClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+        FlowsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
             .attach_action(args.remote.request(pb::AttachActionRequest {
                 trigger: trigger.clone(),
                 action_slug: args.slug.clone(),
@@ -190,7 +191,8 @@ pub(crate) struct DetachArgs {
 
 pub(crate) fn detach(args: &DetachArgs) -> anyhow::Result<Status> {
     block_on(async {
-        FlowsClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+        FlowsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
             .detach_binding(args.remote.request(pb::DetachBindingRequest {
                 binding_id: args.binding.clone(),
             })?)
@@ -213,7 +215,8 @@ pub(crate) struct FlowsArgs {
 
 pub(crate) fn flows(args: &FlowsArgs) -> anyhow::Result<Status> {
     let flows = block_on(async {
-        FlowsClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+        FlowsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
             .list_flows(args.remote.request(pb::ListFlowsRequest {})?)
             .await
             .map(tonic::Response::into_inner)

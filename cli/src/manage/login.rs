@@ -30,7 +30,8 @@ pub(crate) fn login(args: &LoginArgs) -> anyhow::Result<Status> {
         json: false,
     };
     block_on(async {
-        ActionsClient::new(remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+        ActionsClient::new(remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
             .list_actions(remote.request(pb::ListActionsRequest {
                 page_size: 1,
                 page_token: String::new(),

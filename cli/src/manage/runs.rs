@@ -77,7 +77,8 @@ fn print_run(run: &pb::RunRecord, as_json: bool) {
 
 pub(crate) fn logs(args: &LogsArgs) -> anyhow::Result<Status> {
     block_on(async {
-        let mut audit = AuditClient::new(args.remote.channel().await?).max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
+        let mut audit = AuditClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES);
         if let Some(run_id) = &args.run {
             let run = audit
                 .get_run(args.remote.request(pb::GetRunRequest {

@@ -113,23 +113,20 @@ pub fn check(file: &str, text: &str) -> Result<(), CompileError> {
                 i = skip_string(bytes, i);
                 regex_allowed = false;
             }
-            b'`' => {
-                match scan_template(bytes, i + 1) {
-                    TemplateEnd::Closed(next) => {
-                        i = next;
-                        regex_allowed = false;
-                    }
-                    TemplateEnd::Substitution(next) => {
-                        i = next;
-                        count(&mut levels);
-                        open(&mut levels, Opened::Template)
-                            .map_err(|what| too_deep(start, what))?;
-                        regex_allowed = true;
-                        check_segment(&levels).map_err(|what| too_deep(start, what))?;
-                        continue;
-                    }
+            b'`' => match scan_template(bytes, i + 1) {
+                TemplateEnd::Closed(next) => {
+                    i = next;
+                    regex_allowed = false;
                 }
-            }
+                TemplateEnd::Substitution(next) => {
+                    i = next;
+                    count(&mut levels);
+                    open(&mut levels, Opened::Template).map_err(|what| too_deep(start, what))?;
+                    regex_allowed = true;
+                    check_segment(&levels).map_err(|what| too_deep(start, what))?;
+                    continue;
+                }
+            },
             b'/' if regex_allowed => {
                 i = skip_regex(bytes, i);
                 regex_allowed = false;
@@ -328,7 +325,11 @@ mod tests {
 
     #[test]
     fn brackets_past_the_limit_are_refused_where_they_cross_it() {
-        let fits = format!("x = {}1{};", "(".repeat(MAX_OPEN_BRACKETS), ")".repeat(MAX_OPEN_BRACKETS));
+        let fits = format!(
+            "x = {}1{};",
+            "(".repeat(MAX_OPEN_BRACKETS),
+            ")".repeat(MAX_OPEN_BRACKETS)
+        );
         assert_eq!(depth_error(&fits), None);
         let deep = format!("\nx = {}", "[".repeat(200_000));
         let at = depth_error(&deep).expect("refused");
@@ -349,7 +350,10 @@ mod tests {
         let inner = format!("({})", "a+".repeat(15_000) + "a");
         let outer = format!("{inner}{}", "+a".repeat(15_000));
         assert!(depth_error(&outer).is_some());
-        assert_eq!(depth_error(&format!("{inner};{}", "+a".repeat(15_000))), None);
+        assert_eq!(
+            depth_error(&format!("{inner};{}", "+a".repeat(15_000))),
+            None
+        );
     }
 
     #[test]

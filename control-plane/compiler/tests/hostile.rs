@@ -88,8 +88,14 @@ fn the_deepest_sources_allowed_never_crash_the_compiler() {
                 "}`".repeat(MAX_OPEN_BRACKETS - 2)
             )),
         ),
-        ("negations", action(&format!("return {}1;", "!".repeat(just_under)))),
-        ("sums", action(&format!("return {}1;", "1+".repeat(just_under / 2)))),
+        (
+            "negations",
+            action(&format!("return {}1;", "!".repeat(just_under))),
+        ),
+        (
+            "sums",
+            action(&format!("return {}1;", "1+".repeat(just_under / 2))),
+        ),
         (
             "conditionals",
             action(&format!("return {}c;", "a?b:".repeat(just_under / 4))),
@@ -98,8 +104,14 @@ fn the_deepest_sources_allowed_never_crash_the_compiler() {
             "assignments",
             action(&format!("let a; a{}1;", "=a".repeat(just_under / 3))),
         ),
-        ("arrows", action(&format!("return {}1;", "a=>".repeat(just_under / 3)))),
-        ("ifs", action(&format!("{}return;", "if(a)".repeat(just_under / 2)))),
+        (
+            "arrows",
+            action(&format!("return {}1;", "a=>".repeat(just_under / 3))),
+        ),
+        (
+            "ifs",
+            action(&format!("{}return;", "if(a)".repeat(just_under / 2))),
+        ),
         (
             "news",
             action(&format!("return {}Object;", "new ".repeat(just_under))),

@@ -264,7 +264,10 @@ mod tests {
     use serde_json::json;
 
     fn refused(schema: Value) -> bool {
-        matches!(ConfigSchema::from_value(&schema, "s"), Err(Error::Invalid(_)))
+        matches!(
+            ConfigSchema::from_value(&schema, "s"),
+            Err(Error::Invalid(_))
+        )
     }
 
     #[test]
@@ -276,24 +279,34 @@ mod tests {
             "allOf": [ { "$anchor": "named", "type": "object" } ]
         });
         let checked = ConfigSchema::from_value(&schema, "s").expect("a schema without cycles");
-        assert!(checked.problems(&json!({ "allowed": ["a.com"] })).is_empty());
+        assert!(
+            checked
+                .problems(&json!({ "allowed": ["a.com"] }))
+                .is_empty()
+        );
         assert!(!checked.problems(&json!({ "allowed": [1] })).is_empty());
     }
 
     #[test]
     fn self_referencing_schemas_are_refused() {
         assert!(refused(json!({ "$ref": "#" })));
-        assert!(refused(json!({ "properties": { "child": { "$ref": "#" } } })));
+        assert!(refused(
+            json!({ "properties": { "child": { "$ref": "#" } } })
+        ));
         assert!(refused(json!({
             "$defs": { "a": { "$ref": "#/$defs/b" }, "b": { "allOf": [ { "$ref": "#/$defs/a" } ] } },
             "$ref": "#/$defs/a"
         })));
-        assert!(refused(json!({ "$defs": { "a": { "$anchor": "x", "not": { "$ref": "#x" } } } })));
+        assert!(refused(
+            json!({ "$defs": { "a": { "$anchor": "x", "not": { "$ref": "#x" } } } })
+        ));
     }
 
     #[test]
     fn references_out_of_the_schema_or_to_nothing_are_refused() {
-        assert!(refused(json!({ "$ref": "https://example.com/schema.json" })));
+        assert!(refused(
+            json!({ "$ref": "https://example.com/schema.json" })
+        ));
         assert!(refused(json!({ "$ref": "other.json#/a" })));
         assert!(refused(json!({ "$ref": "#/$defs/missing" })));
         assert!(refused(json!({ "$dynamicRef": "#meta" })));
@@ -319,6 +332,9 @@ mod tests {
             r#"{{"type":"object","description":"{}"}}"#,
             "x".repeat(MAX_CONFIG_SCHEMA_BYTES)
         );
-        assert!(matches!(ConfigSchema::parse(&schema), Err(Error::Invalid(_))));
+        assert!(matches!(
+            ConfigSchema::parse(&schema),
+            Err(Error::Invalid(_))
+        ));
     }
 }

@@ -29,7 +29,6 @@ impl AuditApi {
 /// How often a tail looks for what other replicas stored.
 const TAIL_POLL: Duration = Duration::from_millis(500);
 
-
 #[tonic::async_trait]
 impl Audit for AuditApi {
     async fn list_audit_events(

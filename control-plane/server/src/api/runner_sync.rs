@@ -4,13 +4,13 @@ use super::convert;
 use crate::store::Store;
 use crate::{ControlPlane, Error};
 use actions_proto::catalog::Trigger;
-use actions_proto::sizes::SNAPSHOT_PART_BYTES;
 use actions_proto::controlplane::v1::{
     self as pb, flows_update::Update, runner_sync_server::RunnerSync,
 };
+use actions_proto::sizes::SNAPSHOT_PART_BYTES;
+use prost::Message as _;
 use std::sync::Arc;
 use std::time::Duration;
-use prost::Message as _;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -50,7 +50,10 @@ async fn snapshot(store: &Store) -> Result<(u64, Vec<pb::FlowsUpdate>), Error> {
         .into_iter()
         .map(|(tenant, bindings)| convert::runner_flows(tenant, &bindings))
         .collect();
-    Ok((revision, snapshot_parts(revision, tenants, SNAPSHOT_PART_BYTES)))
+    Ok((
+        revision,
+        snapshot_parts(revision, tenants, SNAPSHOT_PART_BYTES),
+    ))
 }
 
 /// `tenants` in parts of about `part_bytes`, the first marked first and the
@@ -70,7 +73,10 @@ fn snapshot_parts(
             filled = 0;
         }
         filled += size;
-        parts.last_mut().expect("there is always a part").push(tenant);
+        parts
+            .last_mut()
+            .expect("there is always a part")
+            .push(tenant);
     }
     let count = parts.len();
     parts

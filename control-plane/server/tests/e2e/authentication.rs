@@ -99,7 +99,10 @@ pub async fn a_revoked_runner_token_ends_its_flows_stream_at_once(h: &Harness) {
         .expect("and another")
         .into_inner();
     let info = issued.token.expect("token info");
-    assert!(info.id.starts_with("rtk_") && info.tenant.is_empty(), "{info:?}");
+    assert!(
+        info.id.starts_with("rtk_") && info.tenant.is_empty(),
+        "{info:?}"
+    );
 
     let watch = |secret: String| {
         let mut sync = RunnerSyncClient::new(h.cp.clone())
@@ -117,13 +120,17 @@ pub async fn a_revoked_runner_token_ends_its_flows_stream_at_once(h: &Harness) {
             .map(tonic::Response::into_inner)
         }
     };
-    let mut stream = watch(issued.secret.clone()).await.expect("the token opens WatchFlows");
+    let mut stream = watch(issued.secret.clone())
+        .await
+        .expect("the token opens WatchFlows");
     let first = tokio::time::timeout(Duration::from_secs(10), stream.message())
         .await
         .expect("the snapshot comes")
         .expect("a snapshot part");
     assert!(first.is_some());
-    let mut others = watch(other.secret.clone()).await.expect("the other token too");
+    let mut others = watch(other.secret.clone())
+        .await
+        .expect("the other token too");
     let snapshot = tokio::time::timeout(Duration::from_secs(10), others.message())
         .await
         .expect("its snapshot comes");
@@ -131,7 +138,12 @@ pub async fn a_revoked_runner_token_ends_its_flows_stream_at_once(h: &Harness) {
 
     let revoked_at = Instant::now();
     tenants
-        .revoke_token(auth(pb::RevokeTokenRequest { id: info.id.clone() }, OPERATOR))
+        .revoke_token(auth(
+            pb::RevokeTokenRequest {
+                id: info.id.clone(),
+            },
+            OPERATOR,
+        ))
         .await
         .expect("the operator revokes it");
     let ended = loop {

@@ -34,7 +34,9 @@ pub async fn one_tenants_attacks_never_reach_another_tenants_sign_ins(h: &Harnes
     )
     .await
     .expect("the victim creates an Action");
-    publish(h, &victim, "stamp", "1.0.0").await.expect("publish");
+    publish(h, &victim, "stamp", "0.1.0")
+        .await
+        .expect("publish");
     let stamp = attach(h, &victim, POST_LOGIN, "stamp", json!({}), false)
         .await
         .expect("attach")
@@ -46,8 +48,13 @@ pub async fn one_tenants_attacks_never_reach_another_tenants_sign_ins(h: &Harnes
             .expect("the victim's sign-in is answered");
         assert_eq!(claims(&answer)[CLAIM], true, "{answer:?}");
     };
-    h.execute_when("victim", POST_LOGIN, &login_event("v@victim.test"), &[&stamp])
-        .await;
+    h.execute_when(
+        "victim",
+        POST_LOGIN,
+        &login_event("v@victim.test"),
+        &[&stamp],
+    )
+    .await;
 
     // Attack 1: 200 KB of nested brackets, refused at the place it is too deep.
     let refused = create(
@@ -89,7 +96,9 @@ pub async fn one_tenants_attacks_never_reach_another_tenants_sign_ins(h: &Harnes
     )
     .await
     .expect("create");
-    publish(h, &attacker, "open", "1.0.0").await.expect("publish");
+    publish(h, &attacker, "open", "0.1.0")
+        .await
+        .expect("publish");
     let huge = json!({ "blob": "x".repeat(3 * 1024 * 1024) });
     let refused = attach(h, &attacker, POST_LOGIN, "open", huge, false)
         .await
@@ -110,9 +119,7 @@ pub async fn one_tenants_attacks_never_reach_another_tenants_sign_ins(h: &Harnes
 
     // The attacker's flows, however large, list for a client that decodes
     // what the control plane may send (the CLI's limit).
-    let mut flows = h
-        .flows()
-        .max_decoding_message_size(MAX_RESPONSE_BYTES);
+    let mut flows = h.flows().max_decoding_message_size(MAX_RESPONSE_BYTES);
     let listed = flows
         .list_flows(auth(pb::ListFlowsRequest {}, &attacker))
         .await
@@ -141,7 +148,8 @@ pub async fn one_tenants_attacks_never_reach_another_tenants_sign_ins(h: &Harnes
 
     // A runner starting from scratch gets every tenant, the attacker's
     // large flows in a part of their own.
-    let mut sync = RunnerSyncClient::new(h.cp.clone()).max_decoding_message_size(MAX_RESPONSE_BYTES);
+    let mut sync =
+        RunnerSyncClient::new(h.cp.clone()).max_decoding_message_size(MAX_RESPONSE_BYTES);
     let mut updates = sync
         .watch_flows(auth(
             pb::WatchFlowsRequest {
