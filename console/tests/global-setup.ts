@@ -60,7 +60,10 @@ export default async function globalSetup() {
   const secrets = readFileSync(join(data, 'secrets.toml'), 'utf8');
   const operatorToken = /operator_token\s*=\s*"([^"]+)"/.exec(secrets)?.[1];
   if (!operatorToken) throw new Error(`no operator_token in secrets.toml:\n${secrets}`);
-  const info: ServerInfo = { baseURL, operatorToken, cli, repository, data };
+  const runnerToken = /runner_token\s*=\s*"([^"]+)"/.exec(secrets)?.[1];
+  if (!runnerToken) throw new Error(`no runner_token in secrets.toml:\n${secrets}`);
+  const runnerURL = `http://127.0.0.1:${runnerPort}`;
+  const info: ServerInfo = { baseURL, operatorToken, cli, repository, data, runnerURL, runnerToken };
   writeFileSync(SERVER_FILE, JSON.stringify(info));
   return async () => {
     child.kill('SIGTERM');

@@ -234,6 +234,12 @@ export function ActionEditor({ api, slug, starter, fromPackage }: Props) {
             </button>
           )}
         </div>
+        {exists && (
+          <nav className="related" aria-label="About this Action">
+            <a href={`#/runs?action=${encodeURIComponent(draft.slug)}`}>Runs of this Action</a>
+            <a href={`#/audit?action=${encodeURIComponent(draft.slug)}`}>Audit of this Action</a>
+          </nav>
+        )}
       </div>
       {busy && <p aria-live="polite">{busy}</p>}
       {notice && (

@@ -60,6 +60,9 @@ on_both_databases!(
     unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located,
     revoking_a_token_ends_its_open_tail_at_once,
     page_tokens_are_opaque_and_bound_to_their_tenant,
+    a_candidate_slot_runs_an_unsaved_change_and_stores_nothing,
+    the_audit_of_an_action_shows_its_config_and_schema_changes,
+    run_stats_count_a_tenants_runs_per_minute_and_action,
 );
 
 /// Faults that only a server database can have.
