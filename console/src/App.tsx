@@ -78,7 +78,15 @@ export function App() {
   } else if (parts[0] === 'actions' && parts[1] === 'new') {
     page = <NewAction />;
   } else if (parts[0] === 'actions' && parts[1]) {
-    page = <ActionEditor key={path} api={api} slug={decodeURIComponent(parts[1])} fromPackage={query === 'package'} />;
+    page = (
+      <ActionEditor
+        key={path}
+        api={api}
+        slug={decodeURIComponent(parts[1])}
+        fromPackage={query === 'package'}
+        version={new URLSearchParams(query ?? '').get('version') ?? undefined}
+      />
+    );
   } else {
     page = <ActionsList api={api} />;
   }

@@ -427,6 +427,16 @@ test('reordering two bindings (keyboard and drag and drop) changes the order a C
   await cliLoginUntil('login.post-login', insider, ['second-step', 'tier-claim']);
   await shot(page, '25-reordered');
 
+  // A move tried in the flow test first: the test runs the new order, the slot keeps its own.
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+  await slot.getByRole('button', { name: 'Test tier-claim earlier' }).click();
+  await expect(slot.getByRole('group', { name: 'Order to test (not saved)' })).toBeVisible();
+  await slot.getByRole('button', { name: 'Run the slot' }).click();
+  await expect(slot.getByTestId('binding-1')).toContainText('tier-claim');
+  await expect(slot.getByTestId('binding-2')).toContainText('second-step');
+  await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. second-step');
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+
   // Drag and drop: tier-claim dropped on the first place.
   await bindings.getByRole('listitem', { name: '2. tier-claim' }).dragTo(bindings.getByRole('listitem', { name: '1. second-step' }));
   await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. tier-claim');
@@ -460,6 +470,10 @@ test('a run from the CLI appears live on the Runs page, and its detail shows its
   await expect(page.getByRole('list', { name: 'Logs of tier-claim' }).locator('.log .level').first()).toHaveText('log');
   await expect(page.getByTestId('ID-token claims')).toContainText('gold');
   await shot(page, '27-run-detail');
+  // From the run to the version that ran.
+  await ran.getByRole('row').nth(1).getByRole('link', { name: '0.1.0' }).click();
+  await expect(page.getByRole('heading', { name: 'Tier claim' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toHaveAttribute('aria-current', 'true');
 
   // The filters: by Action and decision, from the Action's own link.
   await page.goto(`${server().baseURL}/#/actions/domain-allowlist`);

@@ -40,7 +40,7 @@ function RunsChart({ buckets }: { buckets: RunStatsBucket[] }) {
           <text x={PAD} y={HEIGHT - 8} className="tick">
             {clock(buckets[0].startMs)}
           </text>
-          <text x={WIDTH - 40} y={HEIGHT - 8} className="tick">
+          <text x={WIDTH - 4} y={HEIGHT - 8} className="tick" textAnchor="end">
             {clock(buckets[buckets.length - 1].startMs)}
           </text>
         </>

@@ -428,15 +428,29 @@ function EditBinding({
   );
 }
 
-/** The flow-builder test: a synthetic sign-in through the slot with its current bindings. */
+/**
+ * The flow-builder test: a synthetic sign-in through the slot with its current bindings, or
+ * with them in another order tried here first (a move not yet made).
+ */
 function SlotTest({ api, slot }: { api: ApiClients; slot: TriggerSlot }) {
   const [event, setEvent] = useState(sampleEvent(slot.trigger));
+  const [order, setOrder] = useState<string[]>(slot.bindings.map((b) => b.id));
   const [result, setResult] = useState<ExecuteResponse>();
   const [problem, setProblem] = useState<string>();
+  const saved = slot.bindings.map((b) => b.id);
+  // Bindings attached or detached since the order was last tried start it over.
+  const tried = order.length === saved.length && order.every((id) => saved.includes(id)) ? order : saved;
+  const moved = tried.some((id, i) => id !== saved[i]);
+  const swap = (i: number, j: number) => {
+    const next = [...tried];
+    [next[i], next[j]] = [next[j], next[i]];
+    setOrder(next);
+  };
   const run = async () => {
     setProblem(undefined);
     try {
-      setResult(await api.tests.testSlot({ trigger: slot.trigger, eventJson: event }));
+      const candidate = tried.map((id) => asCandidate(slot.bindings.find((b) => b.id === id)!));
+      setResult(await api.tests.testSlot({ trigger: slot.trigger, eventJson: event, useCandidate: moved, candidate: moved ? candidate : [] }));
     } catch (error) {
       setProblem(explain(error));
     }
@@ -448,6 +462,24 @@ function SlotTest({ api, slot }: { api: ApiClients; slot: TriggerSlot }) {
           Event — a synthetic user, request and client
           <textarea className="json" rows={12} value={event} onChange={(e) => setEvent(e.target.value)} />
         </label>
+        {tried.length > 1 && (
+          <fieldset>
+            <legend>Order to test{moved && ' (not saved)'}</legend>
+            <ol className="test-order" aria-label="Order to test">
+              {tried.map((id, i) => {
+                const slug = slot.bindings.find((b) => b.id === id)?.actionSlug;
+                return (
+                  <li key={id}>
+                    {slug}
+                    <button type="button" className="icon" aria-label={`Test ${slug} earlier`} disabled={i === 0} onClick={() => swap(i, i - 1)}>
+                      ↑
+                    </button>
+                  </li>
+                );
+              })}
+            </ol>
+          </fieldset>
+        )}
         <button type="button" onClick={run}>
           Run the slot
         </button>

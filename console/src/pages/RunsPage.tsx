@@ -312,7 +312,7 @@ export function RunDetail({ api, runId }: { api: ApiClients; runId: string }) {
               </div>
             )}
           </dl>
-          <div className="table-wrap">
+          <div className="table-wrap run-table">
             <table aria-label="Bindings, in the order they ran">
               <thead>
                 <tr>
