@@ -415,6 +415,7 @@ test('reordering two bindings (keyboard and drag and drop) changes the order a C
     await slot.getByRole('button', { name: 'Add Action' }).click();
     await slot.getByRole('radio', { name }).check();
     await slot.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(slot.getByRole('form', { name: 'Add an Action to login.post-login' })).toHaveCount(0);
   }
   const bindings = slot.getByRole('list', { name: /in the order they run/ });
   await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. tier-claim');
@@ -479,14 +480,18 @@ test('a run from the CLI appears live on the Runs page, and its detail shows its
   await page.goto(`${server().baseURL}/#/actions/domain-allowlist`);
   await page.getByRole('link', { name: 'Runs of this Action' }).click();
   await expect(page.getByRole('combobox', { name: 'Action' })).toHaveValue('domain-allowlist');
-  cliLogin('login.pre-credential-check', outsider);
+  const denied = cliLogin('login.pre-credential-check', outsider);
+  expect(denied.decision).toBe('deny');
   await page.getByLabel('Decision').selectOption({ label: 'deny' });
   await expect
-    .poll(async () => {
-      await page.getByRole('button', { name: 'Apply filters' }).click();
-      return page.getByRole('table', { name: /Flow runs/ }).getByRole('row').count();
-    })
-    .toBeGreaterThan(1);
+    .poll(
+      async () => {
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        return page.locator(`a[href="#/runs/${denied.run_id}"]`).count();
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(1);
   const rows = page.getByRole('table', { name: /Flow runs/ }).getByRole('row');
   for (const row of await rows.all()) {
     if ((await row.getByRole('cell').count()) > 0) await expect(row).toContainText('deny');

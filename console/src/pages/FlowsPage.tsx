@@ -386,14 +386,22 @@ function EditBinding({
   const [version, setVersion] = useState<Version>();
   const [config, setConfig] = useState(JSON.stringify(JSON.parse(binding.configJson || '{}'), null, 2));
   const [failOpen, setFailOpen] = useState(binding.failOpen);
+  const [major, setMajor] = useState(binding.major);
+  const [majors, setMajors] = useState<bigint[]>([]);
   const [problems, setProblems] = useState<Record<string, string>>({});
   useEffect(() => {
-    void liveVersion(api, binding.actionSlug, binding.major).then(setVersion, (e) => setProblems({ '': explain(e) }));
+    void liveVersion(api, binding.actionSlug, major).then(setVersion, (e) => setProblems({ '': explain(e) }));
+  }, [api, binding, major]);
+  useEffect(() => {
+    void api.actions.listVersions({ slug: binding.actionSlug, pageSize: 100 }).then(
+      (list) => setMajors([...new Set(list.versions.filter((v) => v.live).map((v) => BigInt(v.version.split('.')[0])))]),
+      (e) => setProblems({ '': explain(e) }),
+    );
   }, [api, binding]);
   const save = async () => {
     setProblems({});
     try {
-      await api.flows.updateBinding({ bindingId: binding.id, configJson: config, failOpen });
+      await api.flows.updateBinding({ bindingId: binding.id, configJson: config, failOpen, major: major === binding.major ? undefined : major });
       await onDone();
     } catch (error) {
       setProblems(problemsOf(error, version?.configSchemaJson));
@@ -401,9 +409,21 @@ function EditBinding({
   };
   const problem = problems[''];
   const changed = () =>
-    slot.bindings.map((b) => (b.id === binding.id ? { ...asCandidate(b), configJson: config, failOpen } : asCandidate(b)));
+    slot.bindings.map((b) => (b.id === binding.id ? { ...asCandidate(b), configJson: config, failOpen, major } : asCandidate(b)));
   return (
     <form className="binding-form" aria-label={`Configure ${binding.actionSlug}`} onSubmit={(e) => e.preventDefault()}>
+      {majors.length > 1 && (
+        <label>
+          Major version followed
+          <select value={String(major)} onChange={(e) => setMajor(BigInt(e.target.value))}>
+            {majors.map((m) => (
+              <option key={String(m)} value={String(m)}>
+                {String(m)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {version && <ConfigForm schema={version.configSchemaJson} value={config} onChange={setConfig} problems={problems} />}
       <label>
         Config JSON

@@ -108,7 +108,8 @@ export function RunsPage({ api, query }: { api: ApiClients; query?: string }) {
   }, [api, live, filters]);
 
   const apply = () => {
-    setFilters(draft);
+    // A new object even when nothing changed: Apply also reloads.
+    setFilters({ ...draft });
     const q = toQuery(draft);
     history.replaceState(null, '', `#/runs${q ? `?${q}` : ''}`);
   };
