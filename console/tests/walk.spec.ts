@@ -288,7 +288,7 @@ test('delete is refused while the Action is bound, naming the binding; detached,
 test('pages fit a 390 px wide screen without sideways scrolling', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await signIn(page, tenantToken);
-  for (const route of ['/#/actions', '/#/actions/new', '/#/actions/tier-claim']) {
+  for (const route of ['/#/actions', '/#/actions/new', '/#/actions/tier-claim', '/#/flows/login', '/#/runs', '/#/audit', '/#/dashboard']) {
     await page.goto(`${server().baseURL}${route}`);
     await page.waitForLoadState('networkidle');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
