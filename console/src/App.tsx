@@ -7,6 +7,9 @@ import { NewAction } from './pages/NewAction';
 import { ActionEditor } from './pages/ActionEditor';
 import { TenantsPage } from './pages/TenantsPage';
 import { FlowsPage } from './pages/FlowsPage';
+import { RunDetail, RunsPage } from './pages/RunsPage';
+import { AuditPage } from './pages/AuditPage';
+import { DashboardPage } from './pages/DashboardPage';
 
 /** Decides whether a token is the operator's or a tenant's by what it may call. */
 async function identify(token: string): Promise<Session> {
@@ -60,6 +63,14 @@ export function App() {
   const parts = path.split('/').filter(Boolean);
   if (session.kind === 'operator') {
     page = <TenantsPage api={api} />;
+  } else if (parts[0] === 'runs' && parts[1]) {
+    page = <RunDetail key={path} api={api} runId={decodeURIComponent(parts[1])} />;
+  } else if (parts[0] === 'runs') {
+    page = <RunsPage key={route} api={api} query={query} />;
+  } else if (parts[0] === 'audit') {
+    page = <AuditPage key={path} api={api} query={query} />;
+  } else if (parts[0] === 'dashboard') {
+    page = <DashboardPage api={api} />;
   } else if (parts[0] === 'flows') {
     page = <FlowsPage key={path} api={api} flow={parts[1]} />;
   } else if (parts[0] === 'actions' && parts[1] === 'new' && parts[2]) {
@@ -67,7 +78,15 @@ export function App() {
   } else if (parts[0] === 'actions' && parts[1] === 'new') {
     page = <NewAction />;
   } else if (parts[0] === 'actions' && parts[1]) {
-    page = <ActionEditor key={path} api={api} slug={decodeURIComponent(parts[1])} fromPackage={query === 'package'} />;
+    page = (
+      <ActionEditor
+        key={path}
+        api={api}
+        slug={decodeURIComponent(parts[1])}
+        fromPackage={query === 'package'}
+        version={new URLSearchParams(query ?? '').get('version') ?? undefined}
+      />
+    );
   } else {
     page = <ActionsList api={api} />;
   }
@@ -106,6 +125,31 @@ export function App() {
                       Flows
                     </a>
                   </li>
+                </ul>
+              </li>
+              <li>
+                <span className="menu-group">Monitoring</span>
+                <ul>
+                  {(
+                    [
+                      ['runs', 'Runs'],
+                      ['audit', 'Audit'],
+                      ['dashboard', 'Dashboard'],
+                    ] as const
+                  ).map(([to, name]) => (
+                    <li key={to}>
+                      <a
+                        href={`#/${to}`}
+                        aria-current={parts[0] === to ? 'page' : undefined}
+                        onClick={(e) => {
+                          e.preventDefault();
+                          navigate(`/${to}`);
+                        }}
+                      >
+                        {name}
+                      </a>
+                    </li>
+                  ))}
                 </ul>
               </li>
             </ul>

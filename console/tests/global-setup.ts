@@ -1,7 +1,8 @@
 // Starts the embedded default with the built console, on free ports and a
 // fresh data folder, for the whole browser suite; stops it afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,7 +61,12 @@ export default async function globalSetup() {
   const secrets = readFileSync(join(data, 'secrets.toml'), 'utf8');
   const operatorToken = /operator_token\s*=\s*"([^"]+)"/.exec(secrets)?.[1];
   if (!operatorToken) throw new Error(`no operator_token in secrets.toml:\n${secrets}`);
-  const info: ServerInfo = { baseURL, operatorToken, cli, repository, data };
+  const runnerToken = /runner_token\s*=\s*"([^"]+)"/.exec(secrets)?.[1];
+  if (!runnerToken) throw new Error(`no runner_token in secrets.toml:\n${secrets}`);
+  const runnerURL = `http://127.0.0.1:${runnerPort}`;
+  const info: ServerInfo = { baseURL, operatorToken, cli, repository, data, runnerURL, runnerToken };
+  // A fresh checkout has no test-results folder yet.
+  mkdirSync(dirname(SERVER_FILE), { recursive: true });
   writeFileSync(SERVER_FILE, JSON.stringify(info));
   return async () => {
     child.kill('SIGTERM');

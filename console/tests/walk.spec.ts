@@ -3,7 +3,7 @@
 // test-results/artifacts/screenshots.
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { server } from './server';
@@ -288,11 +288,226 @@ test('delete is refused while the Action is bound, naming the binding; detached,
 test('pages fit a 390 px wide screen without sideways scrolling', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await signIn(page, tenantToken);
-  for (const route of ['/#/actions', '/#/actions/new', '/#/actions/tier-claim']) {
+  for (const route of ['/#/actions', '/#/actions/new', '/#/actions/tier-claim', '/#/flows/login', '/#/runs', '/#/audit', '/#/dashboard']) {
     await page.goto(`${server().baseURL}${route}`);
     await page.waitForLoadState('networkidle');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, `${route} is wider than the screen`).toBeLessThanOrEqual(0);
   }
   await shot(page, '11-narrow');
+});
+
+// ---- Admin console II: the guide's sections 5 and 6, then runs, audit and the dashboard ----
+
+const TENANT = 'acme-corp';
+const outsider = JSON.stringify({ user: { id: 'u9', email: 'eve@evil.test', app_metadata: {} }, request: {}, client: {}, connection: {} });
+const insider = JSON.stringify({ user: { id: 'u1', email: 'ann@acme.com', app_metadata: { tier: 'gold' } }, request: {}, client: {}, connection: {} });
+
+type CliRun = { run_id: string; decision: string; bindings: { action: string; version: string; logs: { message: string }[] }[] };
+
+/** A sign-in at `slot`, as an auth backend makes it: the CLI's `action trigger` against the runner. */
+function cliLogin(slot: string, event: string): CliRun {
+  const { cli, runnerURL, runnerToken } = server();
+  const file = join(mkdtempSync(join(tmpdir(), 'event-')), 'event.json');
+  writeFileSync(file, event);
+  const out = execFileSync(cli, ['trigger', slot, '--event', file, '--tenant', TENANT, '--server', runnerURL, '--token', runnerToken, '--json']);
+  return JSON.parse(out.toString()) as CliRun;
+}
+
+/** Sign-ins until the runner runs `order` (changes reach it through its watch stream). */
+async function cliLoginUntil(slot: string, event: string, order: string[]): Promise<CliRun> {
+  let last: CliRun | undefined;
+  await expect
+    .poll(() => {
+      last = cliLogin(slot, event);
+      return last.bindings.map((b) => b.action);
+    }, { timeout: 20_000 })
+    .toEqual(order);
+  return last!;
+}
+
+async function openLoginFlow(page: Page) {
+  await page.getByRole('link', { name: 'Flows' }).click();
+  await page.getByRole('button', { name: /Login/ }).click();
+}
+
+test('5. Save + publish: the Domain allowlist is published, and the publish is in the audit under its filter', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Actions' }).click();
+  await page.getByRole('button', { name: 'New action' }).click();
+  await page.getByRole('button', { name: /Domain allowlist/ }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Domain allowlist');
+  await expect(page.getByLabel('Slug', { exact: true })).toHaveValue('domain-allowlist');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status')).toContainText('Published 0.1.0');
+
+  await page.getByRole('link', { name: 'Audit', exact: true }).click();
+  await page.getByLabel('Kind').selectOption('flow.action_published');
+  const events = page.getByRole('list', { name: /Audit events/ });
+  await expect(events.getByRole('listitem', { name: 'flow.action_published domain-allowlist@0.1.0' })).toBeVisible();
+  await expect(events.getByRole('listitem').filter({ hasNotText: 'flow.action_published' })).toHaveCount(0);
+  await shot(page, '20-audit-published');
+  // From the Action, its own audit.
+  await page.goto(`${server().baseURL}/#/actions/domain-allowlist`);
+  await page.getByRole('link', { name: 'Audit of this Action' }).click();
+  await expect(page.getByRole('combobox', { name: 'Action' })).toHaveValue('domain-allowlist');
+  await expect(events.getByRole('listitem', { name: 'action.created domain-allowlist' }).first()).toBeVisible();
+  await expect(events.getByRole('listitem', { name: /tier-claim/ })).toHaveCount(0);
+});
+
+test('6. Attach to a flow: allowed domains through the generated form, errors at their field, the deny for an outsider', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await openLoginFlow(page);
+  const slot = page.getByRole('region', { name: 'login.pre-credential-check' });
+  await slot.getByRole('button', { name: 'Add Action' }).click();
+  await slot.getByRole('radio', { name: /Domain allowlist/ }).check();
+  // Saved empty, the server's refusal is shown at the field it is about.
+  await slot.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(slot.getByTestId('problem-allowed_domains')).toContainText('required');
+  await slot.getByLabel(/allowed_domains \(required\)/).fill('acme.com\nacme.org');
+  await shot(page, '21-generated-form');
+  await slot.getByRole('button', { name: 'Save', exact: true }).click();
+  const bindings = slot.getByRole('list', { name: /in the order they run/ });
+  await expect(bindings).toContainText('domain-allowlist');
+  await expect(bindings).toContainText('follows major 0');
+
+  // The flow-builder test: a simulated sign-in of an outsider is denied.
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+  await slot.getByLabel(/Event — a synthetic user/).fill(outsider);
+  await slot.getByRole('button', { name: 'Run the slot' }).click();
+  await expect(slot.getByTestId('decision')).toHaveText('deny');
+  await expect(slot.getByTestId('deny-reason')).toContainText('acme.com, acme.org');
+  await expect(slot.getByRole('list', { name: 'Logs' })).toContainText('refused evil.test');
+  await shot(page, '22-flow-test-deny');
+
+  // A change not yet saved, tested first: with evil.test allowed the outsider gets in, and nothing is saved.
+  await slot.getByRole('button', { name: 'Configure domain-allowlist' }).click();
+  const form = slot.getByRole('form', { name: 'Configure domain-allowlist' });
+  await form.getByLabel(/allowed_domains \(required\)/).fill('acme.com\nacme.org\nevil.test');
+  await form.getByRole('button', { name: 'Test before saving' }).click();
+  await form.getByLabel('Event for the unsaved change').fill(outsider);
+  await form.getByRole('button', { name: 'Run the slot with this change' }).click();
+  await expect(form.getByTestId('decision')).toHaveText('allow');
+  await shot(page, '23-candidate-test');
+  // Saved with another domain instead: the audit keeps the change as a diff.
+  await form.getByLabel(/allowed_domains \(required\)/).fill('acme.com\nacme.org\nacme.net');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(form).toHaveCount(0);
+  await page.getByRole('link', { name: 'Audit', exact: true }).click();
+  await page.getByLabel('Kind').selectOption('flow.binding_changed');
+  const change = page.getByRole('group', { name: 'Config change' }).first();
+  await expect(change.locator('.diff-line.removed')).toHaveText(['-     "acme.org"']);
+  await expect(change.locator('.diff-line.added')).toHaveText(['+     "acme.org",', '+     "acme.net"']);
+  await shot(page, '24-audit-config-diff');
+});
+
+test('reordering two bindings (keyboard and drag and drop) changes the order a CLI login runs them in', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('button', { name: 'New action' }).click();
+  await page.getByRole('button', { name: /Empty/ }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Second step');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status')).toContainText('Published 0.1.0');
+
+  await openLoginFlow(page);
+  const slot = page.getByRole('region', { name: 'login.post-login' });
+  for (const name of [/Tier claim/, /Second step/]) {
+    await slot.getByRole('button', { name: 'Add Action' }).click();
+    await slot.getByRole('radio', { name }).check();
+    await slot.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(slot.getByRole('form', { name: 'Add an Action to login.post-login' })).toHaveCount(0);
+  }
+  const bindings = slot.getByRole('list', { name: /in the order they run/ });
+  await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. tier-claim');
+  await cliLoginUntil('login.post-login', insider, ['tier-claim', 'second-step']);
+
+  // Keyboard: Alt+↑ on the second moves it first.
+  await bindings.getByRole('listitem', { name: '2. second-step' }).focus();
+  await page.keyboard.press('Alt+ArrowUp');
+  await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. second-step');
+  await cliLoginUntil('login.post-login', insider, ['second-step', 'tier-claim']);
+  await shot(page, '25-reordered');
+
+  // A move tried in the flow test first: the test runs the new order, the slot keeps its own.
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+  await slot.getByRole('button', { name: 'Test tier-claim earlier' }).click();
+  await expect(slot.getByRole('group', { name: 'Order to test (not saved)' })).toBeVisible();
+  await slot.getByRole('button', { name: 'Run the slot' }).click();
+  await expect(slot.getByTestId('binding-1')).toContainText('tier-claim');
+  await expect(slot.getByTestId('binding-2')).toContainText('second-step');
+  await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. second-step');
+  await slot.getByRole('button', { name: 'Test this slot' }).click();
+
+  // Drag and drop: tier-claim dropped on the first place.
+  await bindings.getByRole('listitem', { name: '2. tier-claim' }).dragTo(bindings.getByRole('listitem', { name: '1. second-step' }));
+  await expect(bindings.getByRole('listitem').first()).toHaveAccessibleName('1. tier-claim');
+  await cliLoginUntil('login.post-login', insider, ['tier-claim', 'second-step']);
+});
+
+test('a run from the CLI appears live on the Runs page, and its detail shows its console output', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  await expect(page.getByRole('table', { name: /Flow runs/ })).toBeVisible();
+  await page.getByLabel('Live').check();
+  // The live stream starts from the moment it opens: a run before that is not "live".
+  let run: CliRun | undefined;
+  await expect
+    .poll(async () => {
+      run = cliLogin('login.post-login', insider);
+      return page.locator(`a[href="#/runs/${run.run_id}"]`).waitFor({ timeout: 4_000 }).then(
+        () => true,
+        () => false,
+      );
+    }, { timeout: 30_000 })
+    .toBe(true);
+  await shot(page, '26-runs-live');
+  await page.locator(`a[href="#/runs/${run!.run_id}"]`).click();
+  await expect(page.getByRole('heading', { name: 'Flow run' })).toBeVisible();
+  const ran = page.getByRole('table', { name: /Bindings, in the order they ran/ });
+  await expect(ran.getByRole('row').nth(1)).toContainText('tier-claim');
+  await expect(ran.getByRole('row').nth(1)).toContainText('0.1.0');
+  await expect(ran.getByRole('row').nth(1)).toContainText('allowed');
+  await expect(page.getByRole('list', { name: 'Logs of tier-claim' })).toContainText('tier is gold');
+  await expect(page.getByRole('list', { name: 'Logs of tier-claim' }).locator('.log .level').first()).toHaveText('log');
+  await expect(page.getByTestId('ID-token claims')).toContainText('gold');
+  await shot(page, '27-run-detail');
+  // From the run to the version that ran.
+  await ran.getByRole('row').nth(1).getByRole('link', { name: '0.1.0' }).click();
+  await expect(page.getByRole('heading', { name: 'Tier claim' })).toBeVisible();
+  await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toHaveAttribute('aria-current', 'true');
+
+  // The filters: by Action and decision, from the Action's own link.
+  await page.goto(`${server().baseURL}/#/actions/domain-allowlist`);
+  await page.getByRole('link', { name: 'Runs of this Action' }).click();
+  await expect(page.getByRole('combobox', { name: 'Action' })).toHaveValue('domain-allowlist');
+  const denied = cliLogin('login.pre-credential-check', outsider);
+  expect(denied.decision).toBe('deny');
+  await page.getByLabel('Decision').selectOption({ label: 'deny' });
+  await expect
+    .poll(
+      async () => {
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        return page.locator(`a[href="#/runs/${denied.run_id}"]`).count();
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(1);
+  const rows = page.getByRole('table', { name: /Flow runs/ }).getByRole('row');
+  for (const row of await rows.all()) {
+    if ((await row.getByRole('cell').count()) > 0) await expect(row).toContainText('deny');
+  }
+});
+
+test('the dashboard draws the runs just made', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByTestId('runs-chart')).toBeVisible();
+  await expect.poll(async () => Number(await page.getByTestId('total-runs').textContent())).toBeGreaterThanOrEqual(5);
+  await expect(page.getByTestId('deny-rate')).not.toHaveText('0.0%');
+  await expect(page.getByTestId('runs-chart').locator('rect.bar.runs').first()).toBeVisible();
+  await expect(page.getByTestId('rates-chart').locator('circle.point').first()).toBeAttached();
+  for (const slug of ['tier-claim', 'second-step', 'domain-allowlist']) {
+    await expect(page.getByTestId('times-chart').locator(`g[data-action="${slug}"] rect.bar.p99`)).toBeAttached();
+  }
+  await shot(page, '28-dashboard');
 });

@@ -42,6 +42,7 @@ pub(crate) fn audit(args: &AuditArgs) -> anyhow::Result<Status> {
                 kind: String::new(),
                 page_size: args.limit,
                 page_token: String::new(),
+                action_slug: String::new(),
             })?)
             .await
             .map_err(refused)?

@@ -1,11 +1,17 @@
-import { fromJsonSchema } from '../schema';
+import { fromJsonSchema, type SchemaField } from '../schema';
 
-type Props = { schema: string; value: string; onChange: (text: string) => void };
+type Props = {
+  schema: string;
+  value: string;
+  onChange: (text: string) => void;
+  /** The server's problems with the config, by field ('' for the config as a whole). */
+  problems?: Record<string, string>;
+};
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** A form generated from the config schema, writing the config JSON. */
-export function ConfigForm({ schema, value, onChange }: Props) {
+export function ConfigForm({ schema, value, onChange, problems = {} }: Props) {
   const model = fromJsonSchema(schema);
   let config: Record<string, Json> = {};
   let parseProblem: string | undefined;
@@ -27,7 +33,20 @@ export function ConfigForm({ schema, value, onChange }: Props) {
   if (model.fields.length === 0) return <p className="muted">This Action takes no configuration.</p>;
   return (
     <div className="config-form">
-      {model.fields.map((f) => {
+      {model.fields.map((f) => (
+        <div key={f.name} className="field">
+          {control(f)}
+          {problems[f.name] && (
+            <span className="error field-problem" role="alert" data-testid={`problem-${f.name}`}>
+              {f.name}: {problems[f.name]}
+            </span>
+          )}
+        </div>
+      ))}
+    </div>
+  );
+
+  function control(f: SchemaField) {
         const label = `${f.name}${f.required ? ' (required)' : ''}`;
         const current = config[f.name];
         switch (f.type) {
@@ -91,7 +110,5 @@ export function ConfigForm({ schema, value, onChange }: Props) {
               </p>
             );
         }
-      })}
-    </div>
-  );
+  }
 }

@@ -1,7 +1,7 @@
 import { Decision, Outcome, type ExecuteResponse } from '../gen/actions/runner/v1/execution_pb';
 
-const DECISIONS: Record<number, string> = { [Decision.ALLOW]: 'allow', [Decision.DENY]: 'deny' };
-const OUTCOMES: Record<number, string> = {
+export const DECISIONS: Record<number, string> = { [Decision.ALLOW]: 'allow', [Decision.DENY]: 'deny' };
+export const OUTCOMES: Record<number, string> = {
   [Outcome.ALLOWED]: 'allowed',
   [Outcome.DENIED]: 'denied',
   [Outcome.OUT_OF_FUEL]: 'out of fuel',

@@ -3,12 +3,12 @@ import { explain, type ApiClients } from '../api';
 import type { Version } from '../gen/actions/controlplane/v1/management_pb';
 import { monaco } from '../monaco';
 
-type Props = { api: ApiClients; slug: string; versions: Version[]; onPublished: () => void };
+type Props = { api: ApiClients; slug: string; versions: Version[]; onPublished: () => void; marked?: string };
 
 const when = (ms: bigint) => (ms ? new Date(Number(ms)).toLocaleString() : '');
 
 /** An Action's versions, newest first: a diff against the previous one, and publish (roll back). */
-export function Versions({ api, slug, versions, onPublished }: Props) {
+export function Versions({ api, slug, versions, onPublished, marked }: Props) {
   const [diffOf, setDiffOf] = useState<string>();
   const [problem, setProblem] = useState<string>();
   const [busy, setBusy] = useState<string>();
@@ -48,7 +48,7 @@ export function Versions({ api, slug, versions, onPublished }: Props) {
           </thead>
           <tbody>
             {versions.map((v, i) => (
-              <tr key={v.version}>
+              <tr key={v.version} className={v.version === marked ? 'marked' : undefined} aria-current={v.version === marked ? 'true' : undefined}>
                 <td>
                   <code>{v.version}</code>
                 </td>

@@ -11,7 +11,14 @@ import { SchemaBuilder } from '../components/SchemaBuilder';
 import { TestTab, initialInputs, type TestInputs } from '../components/TestTab';
 import { Versions } from '../components/Versions';
 
-type Props = { api: ApiClients; slug?: string; starter?: string; fromPackage?: boolean };
+type Props = {
+  api: ApiClients;
+  slug?: string;
+  starter?: string;
+  fromPackage?: boolean;
+  /** A version to show (a run's page links to the version that ran): opens Versions with it marked. */
+  version?: string;
+};
 
 /** What the editor edits; compared with the last saved copy to know what is unsaved. */
 type Draft = {
@@ -27,7 +34,7 @@ type Tab = 'code' | 'test' | 'versions';
 
 const same = (a: Draft, b: Draft) => JSON.stringify(a) === JSON.stringify(b);
 
-export function ActionEditor({ api, slug, starter, fromPackage }: Props) {
+export function ActionEditor({ api, slug, starter, fromPackage, version: shownVersion }: Props) {
   const [slots, setSlots] = useState<TriggerSlot[]>([]);
   const [draft, setDraft] = useState<Draft>();
   const [saved, setSaved] = useState<Draft>();
@@ -35,7 +42,7 @@ export function ActionEditor({ api, slug, starter, fromPackage }: Props) {
   const [exists, setExists] = useState(!!slug);
   const [versions, setVersions] = useState<Version[]>([]);
   const [slugTouched, setSlugTouched] = useState(false);
-  const [tab, setTab] = useState<Tab>('code');
+  const [tab, setTab] = useState<Tab>(shownVersion ? 'versions' : 'code');
   const [inputs, setInputs] = useState<TestInputs>();
   const [loadProblem, setLoadProblem] = useState<string>();
   const [saveProblem, setSaveProblem] = useState<string>();
@@ -234,6 +241,12 @@ export function ActionEditor({ api, slug, starter, fromPackage }: Props) {
             </button>
           )}
         </div>
+        {exists && (
+          <nav className="related" aria-label="About this Action">
+            <a href={`#/runs?action=${encodeURIComponent(draft.slug)}`}>Runs of this Action</a>
+            <a href={`#/audit?action=${encodeURIComponent(draft.slug)}`}>Audit of this Action</a>
+          </nav>
+        )}
       </div>
       {busy && <p aria-live="polite">{busy}</p>}
       {notice && (
@@ -360,6 +373,7 @@ export function ActionEditor({ api, slug, starter, fromPackage }: Props) {
             api={api}
             slug={draft.slug}
             versions={versions}
+            marked={shownVersion}
             onPublished={async () => {
               const list = await api.actions.listVersions({ slug: draft.slug, pageSize: 100 });
               setVersions(list.versions);

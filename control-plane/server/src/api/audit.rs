@@ -2,7 +2,8 @@
 
 use super::convert;
 use crate::page_tokens::Listing;
-use crate::store::RunFilter;
+use crate::rules::check_slug;
+use crate::store::{RunFilter, StatsWindow, now_ms};
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, audit_server::Audit, tail_event::Event};
 use actions_proto::runner::v1::{Decision, Outcome};
@@ -29,6 +30,51 @@ impl AuditApi {
 /// How often a tail looks for what other replicas stored.
 const TAIL_POLL: Duration = Duration::from_millis(500);
 
+/// How far back a dashboard may look.
+const MAX_STATS_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// How many buckets a dashboard may ask for.
+const MAX_STATS_BUCKETS: u64 = 1440;
+
+/// The window a `GetRunStats` asks for, ending `now`, or why it may not.
+fn stats_window(r: pb::GetRunStatsRequest, now: u64) -> Result<StatsWindow, Error> {
+    let since_ms = match r.since_ms {
+        0 => now.saturating_sub(60 * 60 * 1000),
+        since if since > now => {
+            return Err(Error::Invalid(format!(
+                "since_ms {since} is in the future (now is {now})"
+            )));
+        }
+        since if now - since > MAX_STATS_WINDOW_MS => {
+            return Err(Error::Invalid(format!(
+                "since_ms {since} is more than 24 hours ago; the window is at most 24 hours"
+            )));
+        }
+        since => since,
+    };
+    let bucket_ms = match r.bucket_ms {
+        0 => 60_000,
+        width if width < 1000 => {
+            return Err(Error::Invalid(format!(
+                "bucket_ms {width} is under a second; buckets are at least 1000 ms wide"
+            )));
+        }
+        width => width,
+    };
+    let buckets = now.saturating_sub(since_ms).div_ceil(bucket_ms).max(1);
+    if buckets > MAX_STATS_BUCKETS {
+        return Err(Error::Invalid(format!(
+            "bucket_ms {bucket_ms} makes {buckets} buckets of the window; at most \
+             {MAX_STATS_BUCKETS}: widen the buckets or shorten the window"
+        )));
+    }
+    Ok(StatsWindow {
+        since_ms,
+        until_ms: since_ms + buckets * bucket_ms,
+        bucket_ms,
+    })
+}
+
 #[tonic::async_trait]
 impl Audit for AuditApi {
     async fn list_audit_events(
@@ -43,10 +89,14 @@ impl Audit for AuditApi {
                 .page_tokens
                 .decode(Listing::AuditEvents, &caller.tenant, &r.page_token)?;
         let kind = (!r.kind.is_empty()).then_some(r.kind.as_str());
+        let action = (!r.action_slug.is_empty()).then_some(r.action_slug.as_str());
+        if let Some(slug) = action {
+            check_slug("action_slug", slug)?;
+        }
         let found = self
             .cp
             .store
-            .audit_events(&caller.tenant, kind, before, size + 1)
+            .audit_events(&caller.tenant, kind, action, before, size + 1)
             .await?;
         let more = found.len() > size as usize;
         let page: Vec<_> = found.into_iter().take(size as usize).collect();
@@ -141,6 +191,17 @@ impl Audit for AuditApi {
             .await?
             .ok_or_else(|| Error::NotFound(format!("run {run_id:?}")))?;
         Ok(Response::new(run))
+    }
+
+    async fn get_run_stats(
+        &self,
+        request: Request<pb::GetRunStatsRequest>,
+    ) -> Result<Response<pb::RunStats>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let window = stats_window(request.into_inner(), now_ms() as u64)?;
+        Ok(Response::new(
+            self.cp.store.run_stats(&caller.tenant, window).await?,
+        ))
     }
 
     type TailStream = ReceiverStream<Result<pb::TailEvent, Status>>;

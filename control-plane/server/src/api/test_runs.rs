@@ -7,7 +7,7 @@
 //! never a sign-in's, with a per-tenant share there too.
 
 use super::convert;
-use crate::rules::{check_binding, check_trigger};
+use crate::rules::{check_binding, check_slug, check_trigger};
 use crate::schema::ConfigSchema;
 use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
@@ -16,6 +16,9 @@ use actions_proto::runner::v1 as run;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::{Code, Request, Response, Status};
+
+/// Bindings a candidate slot may have (a slot test is no place for more).
+pub const MAX_CANDIDATE_BINDINGS: usize = 32;
 
 /// Test runs one tenant may have in flight through this control plane.
 pub const MAX_TEST_RUNS_PER_TENANT: usize = 4;
@@ -101,6 +104,100 @@ impl TestRunsApi {
         }
         actions_proto::bearer::request(message, token)
             .map_err(|e| Error::Config(format!("test_runner.token: {e}")))
+    }
+}
+
+/// `error`, its message saying which field of the request it is about.
+fn about(field: &str, error: Error) -> Error {
+    match error {
+        Error::Invalid(m) => Error::Invalid(format!("{field}: {m}")),
+        Error::Misfit(m) => Error::Misfit(format!("{field}: {m}")),
+        Error::NotFound(m) => Error::NotFound(format!("{field}: {m}")),
+        Error::FailedPrecondition(m) => Error::FailedPrecondition(format!("{field}: {m}")),
+        other => other,
+    }
+}
+
+impl TestRunsApi {
+    /// The bindings a slot would have after a change not yet saved, each
+    /// checked as an attach would check it, resolved to the live version it
+    /// would run. Nothing is stored.
+    async fn candidate_bindings(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        candidate: &[pb::CandidateBinding],
+    ) -> Result<Vec<run::Binding>, Error> {
+        if candidate.len() > MAX_CANDIDATE_BINDINGS {
+            return Err(Error::Invalid(format!(
+                "candidate: {} bindings; a slot test takes at most {MAX_CANDIDATE_BINDINGS}",
+                candidate.len()
+            )));
+        }
+        let store = &self.cp.store;
+        let saved: Vec<String> = store
+            .bindings(tenant)
+            .await?
+            .into_iter()
+            .filter(|b| b.trigger_name == trigger)
+            .map(|b| b.id)
+            .collect();
+        let mut bindings: Vec<run::Binding> = Vec::with_capacity(candidate.len());
+        for (index, c) in candidate.iter().enumerate() {
+            let field = format!("candidate[{index}]");
+            let id = if c.binding_id.is_empty() {
+                format!("candidate-{index}")
+            } else if !saved.contains(&c.binding_id) {
+                return Err(Error::Invalid(format!(
+                    "{field}.binding_id {:?} is not a binding of {trigger}",
+                    c.binding_id
+                )));
+            } else if bindings.iter().any(|b| b.id == c.binding_id) {
+                return Err(Error::Invalid(format!(
+                    "{field}.binding_id {:?} appears twice",
+                    c.binding_id
+                )));
+            } else {
+                c.binding_id.clone()
+            };
+            check_slug(&format!("{field}.action_slug"), &c.action_slug)?;
+            self.cp
+                .check_limits(c.limits.as_ref())
+                .map_err(|e| about(&format!("{field}.limits"), e))?;
+            let major = c
+                .major
+                .map(i64::try_from)
+                .transpose()
+                .map_err(|_| Error::Invalid(format!("{field}.major is too large")))?;
+            if store.action(tenant, &c.action_slug).await?.is_none() {
+                return Err(about(
+                    &field,
+                    Error::NotFound(format!("action {:?}", c.action_slug)),
+                ));
+            }
+            let live = store
+                .live_version(tenant, &c.action_slug, major)
+                .await?
+                .ok_or_else(|| {
+                    let which = major.map_or_else(String::new, |m| format!(" of major {m}"));
+                    Error::FailedPrecondition(format!(
+                        "{field}: action {:?} has no published version{which}; publish one first",
+                        c.action_slug
+                    ))
+                })?;
+            let config =
+                check_binding(&live, trigger, &c.config_json).map_err(|e| about(&field, e))?;
+            bindings.push(run::Binding {
+                id,
+                action_slug: c.action_slug.clone(),
+                action_version: live.version,
+                module_sha256: live.module_sha256,
+                config_json: config,
+                fail_open: c.fail_open,
+                limits: c.limits.filter(|l| !l.is_default()),
+            });
+        }
+        Ok(bindings)
     }
 }
 
@@ -225,15 +322,19 @@ impl Tests for TestRunsApi {
         let r = request.into_inner();
         let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
-        let bindings = self
-            .cp
-            .store
-            .bindings(&caller.tenant)
-            .await?
-            .iter()
-            .filter(|b| b.trigger_name == trigger.as_str() && !b.module_sha256.is_empty())
-            .map(convert::runner_binding)
-            .collect();
+        let bindings = if r.use_candidate {
+            self.candidate_bindings(&caller.tenant, trigger.as_str(), &r.candidate)
+                .await?
+        } else {
+            self.cp
+                .store
+                .bindings(&caller.tenant)
+                .await?
+                .iter()
+                .filter(|b| b.trigger_name == trigger.as_str() && !b.module_sha256.is_empty())
+                .map(convert::runner_binding)
+                .collect()
+        };
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_bindings(self.authorised(run::ExecuteBindingsRequest {

@@ -144,6 +144,24 @@ pub struct NewVersion {
     pub plugin_id: String,
 }
 
+/// What the audit says of a saved version: its module and triggers, and
+/// its config schema both ways when it differs from the version before, so
+/// that the change can be shown as a diff.
+fn version_saved_details(new: &NewVersion, schema_before: Option<&str>) -> serde_json::Value {
+    let mut details = serde_json::json!({
+        "module_sha256": new.module_sha256,
+        "triggers": new.triggers,
+    });
+    if let Some(before) = schema_before.filter(|before| *before != new.config_schema) {
+        let as_json = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).unwrap_or_else(|_| text.into())
+        };
+        details["config_schema_before"] = as_json(before);
+        details["config_schema"] = as_json(&new.config_schema);
+    }
+    details
+}
+
 const VERSION_COLUMNS: &str = "v.slug, v.version, v.major, v.triggers, v.config_schema, \
      v.module_sha256, v.created_at_ms, v.created_by, v.published_at_ms, \
      CASE WHEN l.version IS NULL THEN 0 ELSE 1 END AS live, m.plugin_id, \
@@ -215,16 +233,17 @@ impl Store {
                 (action, true)
             }
         };
-        let latest: Option<(i64, i64, i64, String)> = sqlx::query_as(sql(format!(
-            "SELECT v.major, v.minor, v.patch, v.version FROM versions v \
+        let latest: Option<(i64, i64, i64, String, String)> = sqlx::query_as(sql(format!(
+            "SELECT v.major, v.minor, v.patch, v.version, v.config_schema FROM versions v \
              WHERE v.tenant_id = $1 AND v.slug = $2 ORDER BY {NEWEST_FIRST} LIMIT 1"
         )))
         .bind(tenant)
         .bind(&new.slug)
         .fetch_optional(tx.tx())
         .await?;
+        let schema_before = latest.as_ref().map(|(_, _, _, _, schema)| schema.clone());
         let latest = latest
-            .map(|(_, _, _, text)| Version::parse(&text))
+            .map(|(_, _, _, text, _)| Version::parse(&text))
             .transpose()
             .map_err(|e| Error::Internal(format!("a stored version does not parse: {e}")))?;
         let version = next_version(latest.as_ref(), new.requested.as_ref(), &new.slug)?;
@@ -234,7 +253,7 @@ impl Store {
         )
         .bind(&new.module_sha256)
         .bind(&new.plugin_id)
-        .bind(new.wasm)
+        .bind(new.wasm.as_slice())
         .bind(now)
         .execute(tx.tx())
         .await?;
@@ -265,10 +284,7 @@ impl Store {
                 kind: "action.version_saved",
                 actor,
                 subject: &format!("{}@{version}", new.slug),
-                details: serde_json::json!({
-                    "module_sha256": new.module_sha256,
-                    "triggers": new.triggers,
-                }),
+                details: version_saved_details(&new, schema_before.as_deref()),
             },
         )
         .await?;

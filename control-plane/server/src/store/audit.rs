@@ -73,11 +73,16 @@ pub(crate) async fn append(
 const COLUMNS: &str = "seq, tenant_seq, tenant_id, kind, actor, subject, details, at_ms";
 
 impl Store {
-    /// A tenant's audit events, newest first, before `before_seq` (0: from the newest).
+    /// A tenant's audit events, newest first, before `before_seq` (0: from
+    /// the newest), of `kind` only and about the Action `action` only when
+    /// given. An event is about an Action when its subject is the slug or
+    /// `slug@version`, or its details name it as `"action"` (bindings).
+    /// `action` must be a valid slug: its characters are no LIKE wildcards.
     pub async fn audit_events(
         &self,
         tenant: &str,
         kind: Option<&str>,
+        action: Option<&str>,
         before_seq: i64,
         limit: u32,
     ) -> Result<Vec<StoredAuditEvent>, Error> {
@@ -86,13 +91,19 @@ impl Store {
         } else {
             before_seq
         };
+        let action = action.unwrap_or("");
         let rows = sqlx::query_as(sql(format!(
             "SELECT {COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq < $2 \
-             AND ($3 = '' OR kind = $3) ORDER BY seq DESC LIMIT $4"
+             AND ($3 = '' OR kind = $3) \
+             AND ($4 = '' OR subject = $4 OR subject LIKE $5 OR details LIKE $6) \
+             ORDER BY seq DESC LIMIT $7"
         )))
         .bind(tenant)
         .bind(before)
         .bind(kind.unwrap_or(""))
+        .bind(action)
+        .bind(format!("{action}@%"))
+        .bind(format!("%\"action\":\"{action}\"%"))
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -113,6 +113,12 @@ fn limits_json(limits: Option<&Limits>) -> serde_json::Value {
     }
 }
 
+/// A stored config as the audit trail shows it: the JSON itself (configs
+/// are checked JSON objects; anything else is shown as the text it is).
+fn config_value(config: &str) -> serde_json::Value {
+    serde_json::from_str(config).unwrap_or_else(|_| config.into())
+}
+
 /// A binding's columns, with the live version of its major resolved by
 /// [`RESOLVED_JOINS`].
 const RESOLVED_COLUMNS: &str = "b.id, b.trigger_name, b.position, b.action_slug, b.major, \
@@ -516,6 +522,11 @@ impl Store {
             "fail_open": { "from": current.fail_open != 0, "to": fail_open },
             "config_changed": config != current.config,
         });
+        // Both sides, so that the audit can show what the change did.
+        if config != current.config {
+            details["config_before"] = config_value(&current.config);
+            details["config"] = config_value(&config);
+        }
         if current.limits.is_some() || limits.is_some() {
             details["limits"] = serde_json::json!({
                 "from": limits_json(current.limits.as_ref()),

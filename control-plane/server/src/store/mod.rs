@@ -13,12 +13,14 @@
 mod actions;
 mod audit;
 pub mod flows;
+mod run_stats;
 mod runs;
 mod tenants;
 
 pub use actions::{ActionSummary, NewVersion, StoredAction, StoredVersion};
 pub use audit::{AuditEntry, StoredAuditEvent};
 pub use flows::{BindingChanges, NewBinding, StoredBinding};
+pub use run_stats::{MAX_SCANNED_RUNS, StatsWindow};
 pub use runs::RunFilter;
 pub use tenants::{RUNNER_TOKEN_PREFIX, StoredTenant, StoredToken};
 

@@ -205,6 +205,7 @@ pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
                         kind: "action.created".into(),
                         page_size: 1,
                         page_token: String::new(),
+                        ..Default::default()
                     },
                     &token,
                 ))
@@ -261,6 +262,7 @@ pub async fn page_tokens_are_opaque_and_bound_to_their_tenant(h: &Harness) {
                         kind: "action.created".into(),
                         page_size: 1,
                         page_token,
+                        ..Default::default()
                     },
                     &token,
                 ))

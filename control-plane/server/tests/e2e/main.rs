@@ -63,6 +63,9 @@ on_both_databases!(
     page_tokens_are_opaque_and_bound_to_their_tenant,
     one_tenants_attacks_never_reach_another_tenants_sign_ins,
     a_revoked_runner_token_ends_its_flows_stream_at_once,
+    a_candidate_slot_runs_an_unsaved_change_and_stores_nothing,
+    the_audit_of_an_action_shows_its_config_and_schema_changes,
+    run_stats_count_a_tenants_runs_per_minute_and_action,
 );
 
 /// Faults that only a server database can have.

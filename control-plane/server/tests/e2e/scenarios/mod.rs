@@ -10,6 +10,7 @@ mod console_api;
 mod database_faults;
 mod guide_patterns;
 mod hostile_tenants;
+mod monitoring;
 mod packages;
 mod tenant_isolation;
 mod test_runs;
@@ -25,6 +26,11 @@ pub use console_api::{
 pub use database_faults::the_database_going_away_is_clear_and_loses_nothing;
 pub use guide_patterns::the_product_guides_patterns_end_to_end;
 pub use hostile_tenants::one_tenants_attacks_never_reach_another_tenants_sign_ins;
+pub use monitoring::{
+    a_candidate_slot_runs_an_unsaved_change_and_stores_nothing,
+    run_stats_count_a_tenants_runs_per_minute_and_action,
+    the_audit_of_an_action_shows_its_config_and_schema_changes,
+};
 pub use packages::packages_upload_and_hostile_archives_are_refused;
 pub use tenant_isolation::every_rpc_refuses_another_tenants_data;
 pub use test_runs::test_runs_use_the_sandbox_and_change_no_flow;
@@ -213,6 +219,7 @@ pub(crate) async fn audit_events(h: &Harness, token: &str, kind: &str) -> Vec<pb
                 kind: kind.into(),
                 page_size: 500,
                 page_token: String::new(),
+                action_slug: String::new(),
             },
             token,
         ))

@@ -196,6 +196,7 @@ pub async fn every_rpc_refuses_another_tenants_data(h: &Harness) {
             pb::TestSlotRequest {
                 trigger: POST_LOGIN.into(),
                 event_json: login_event("b@beta.test"),
+                ..Default::default()
             },
             &beta,
         ))

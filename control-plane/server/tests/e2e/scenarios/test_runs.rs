@@ -123,6 +123,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
             pb::TestSlotRequest {
                 trigger: POST_LOGIN.into(),
                 event_json: login_event("t@t.t"),
+                ..Default::default()
             },
             &token,
         ))
