@@ -21,19 +21,25 @@ ln -sfn /usr/include/wasm32-wasi "$sysroot/include/wasm32-wasip1"
 ln -sfn /usr/lib/wasm32-wasi "$sysroot/lib/wasm32-wasip1"
 
 remap="--remap-path-prefix=$root=/actions --remap-path-prefix=$cargo_home=/cargo"
-export RQUICKJS_SYS_NO_WASI_SDK=1 # otherwise rquickjs-sys downloads wasi-sdk
-export CC_wasm32_wasip1=clang-19
-export AR_wasm32_wasip1=llvm-ar-19
-export CFLAGS_wasm32_wasip1="--sysroot=$sysroot -ffile-prefix-map=$root=/actions -ffile-prefix-map=$cargo_home=/cargo"
-export LIBCLANG_PATH=/usr/lib/llvm-19/lib
-export BINDGEN_EXTRA_CLANG_ARGS_wasm32_wasip1="--sysroot=$sysroot"
-export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$remap"
-export SOURCE_DATE_EPOCH=0
-
 echo "building the plugin (wasm32-wasip1, release)" >&2
-cargo build --locked --release --target wasm32-wasip1 \
-  --manifest-path "$root/javy-shims/plugin/Cargo.toml" \
-  --target-dir "$plugin_target"
+# The toolchain's settings apply to this build only: some of them are
+# watched by build scripts of the workspace's dependencies
+# (`rerun-if-env-changed`), and exported to the workspace build below they
+# made it rebuild wasmtime, rustls and ring, and the tests after it rebuild
+# them again, on every run.
+(
+  export RQUICKJS_SYS_NO_WASI_SDK=1 # otherwise rquickjs-sys downloads wasi-sdk
+  export CC_wasm32_wasip1=clang-19
+  export AR_wasm32_wasip1=llvm-ar-19
+  export CFLAGS_wasm32_wasip1="--sysroot=$sysroot -ffile-prefix-map=$root=/actions -ffile-prefix-map=$cargo_home=/cargo"
+  export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+  export BINDGEN_EXTRA_CLANG_ARGS_wasm32_wasip1="--sysroot=$sysroot"
+  export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$remap"
+  export SOURCE_DATE_EPOCH=0
+  cargo build --locked --release --target wasm32-wasip1 \
+    --manifest-path "$root/javy-shims/plugin/Cargo.toml" \
+    --target-dir "$plugin_target"
+)
 
 raw=$plugin_target/wasm32-wasip1/release/actions_javy_plugin.wasm
 echo "pre-initialising it with Wizer" >&2

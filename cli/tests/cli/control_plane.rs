@@ -229,6 +229,25 @@ fn the_developer_loop_against_the_embedded_service() {
     let audit = cli(&["audit", "--json"]);
     succeeded(&audit, "audit");
     assert!(String::from_utf8_lossy(&audit.stdout).contains("flow.action_published"));
+    let published = cli(&[
+        "audit",
+        "--kind",
+        "flow.action_published",
+        "--action",
+        "custom-claim",
+        "--json",
+    ]);
+    succeeded(&published, "audit --kind --action");
+    let events: Vec<Value> = String::from_utf8_lossy(&published.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect();
+    assert!(!events.is_empty(), "custom-claim was published");
+    for event in &events {
+        assert_eq!(event["kind"], "flow.action_published", "{event}");
+        let subject = event["subject"].as_str().expect("subject");
+        assert!(subject.starts_with("custom-claim@"), "{event}");
+    }
 
     // `action login` keeps the server and token for later commands.
     let config_home = data.path().join("config");

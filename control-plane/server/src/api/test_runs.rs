@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::{Code, Request, Response, Status};
 
-/// Bindings a candidate slot may have (a slot test is no place for more).
-pub const MAX_CANDIDATE_BINDINGS: usize = 32;
+/// Bindings a candidate slot may have: what a slot may hold.
+pub const MAX_CANDIDATE_BINDINGS: usize = actions_proto::sizes::MAX_BINDINGS_PER_SLOT;
 
 /// Test runs one tenant may have in flight through this control plane.
 pub const MAX_TEST_RUNS_PER_TENANT: usize = 4;

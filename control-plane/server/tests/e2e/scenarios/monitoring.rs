@@ -208,7 +208,7 @@ pub async fn a_candidate_slot_runs_an_unsaved_change_and_stores_nothing(h: &Harn
         .expect("publish it");
     let tagger_ok = || candidate("", "tagger", json!({}));
     let mut too_many = Vec::new();
-    too_many.resize_with(33, tagger_ok);
+    too_many.resize_with(actions_proto::sizes::MAX_BINDINGS_PER_SLOT + 1, tagger_ok);
     for (bindings, code, words) in [
         (
             vec![tagger_ok(), candidate(&saved, "allowlist", json!({}))],
@@ -256,7 +256,7 @@ pub async fn a_candidate_slot_runs_an_unsaved_change_and_stores_nothing(h: &Harn
             Code::InvalidArgument,
             "candidate[0]: config_json",
         ),
-        (too_many, Code::InvalidArgument, "at most 32"),
+        (too_many, Code::InvalidArgument, "at most 20"),
     ] {
         let refused = test_candidate(h, &token, "a@acme.test", bindings)
             .await
