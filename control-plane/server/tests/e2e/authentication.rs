@@ -177,10 +177,12 @@ pub async fn a_revoked_runner_token_ends_its_flows_stream_at_once(h: &Harness) {
         .expect("list")
         .into_inner()
         .tokens;
-    let states: Vec<(String, bool)> = listed
+    // Made in the same millisecond, they may list in either order.
+    let mut states: Vec<(String, bool)> = listed
         .iter()
         .map(|t| (t.name.clone(), t.revoked_at_ms > 0))
         .collect();
+    states.sort();
     assert_eq!(
         states,
         [("eu-west".to_owned(), true), ("us-east".to_owned(), false)]
