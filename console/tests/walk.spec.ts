@@ -184,6 +184,30 @@ test('the schema builder and the JSON view stay in step', async ({ page }) => {
   await expect(page.getByRole('combobox', { name: 'mode', exact: true })).toBeVisible();
 });
 
+test('the editor\'s tabs and the schema views move with the arrow keys, Home and End', async ({ page }) => {
+  await signIn(page, tenantToken);
+  await page.getByRole('button', { name: 'New action' }).click();
+  await page.getByRole('button', { name: /Empty/ }).click();
+  const code = page.getByRole('tab', { name: 'Code' });
+  const testTab = page.getByRole('tab', { name: 'Test' });
+  await code.click();
+  await code.press('ArrowRight');
+  await expect(testTab).toHaveAttribute('aria-selected', 'true');
+  await expect(testTab).toBeFocused();
+  await expect(page.getByRole('button', { name: 'Run' })).toBeVisible();
+  // A new Action has two tabs: past the last, the first again.
+  await testTab.press('ArrowRight');
+  await expect(code).toHaveAttribute('aria-selected', 'true');
+  await code.press('End');
+  await expect(testTab).toHaveAttribute('aria-selected', 'true');
+  await testTab.press('Home');
+  await expect(code).toHaveAttribute('aria-selected', 'true');
+  const builder = page.getByRole('tab', { name: 'Builder' });
+  await builder.click();
+  await builder.press('ArrowLeft');
+  await expect(page.getByRole('tab', { name: 'JSON' })).toHaveAttribute('aria-selected', 'true');
+});
+
 for (const [starter, decision] of [
   ['Empty', 'allow'],
   ['Domain allowlist', 'allow'],

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { FIELD_TYPES, fromJsonSchema, modelProblems, newField, toJsonSchema, type SchemaField, type SchemaModel } from '../schema';
+import { tabKeys } from '../tabKeys';
 
 type Props = {
   /** The schema's JSON text: the one truth; the builder is a view of it. */
@@ -31,11 +32,11 @@ export function SchemaBuilder({ value, onChange, readOnly, problem }: Props) {
     <fieldset className="schema">
       <legend>Config schema</legend>
       <p className="help">The form tenant admins fill when they attach this Action to a flow.</p>
-      <div role="tablist" aria-label="Config schema view" className="subtabs">
-        <button type="button" role="tab" aria-selected={view === 'builder'} onClick={() => setView('builder')}>
+      <div role="tablist" aria-label="Config schema view" className="subtabs" onKeyDown={tabKeys(['builder', 'json'] as const, view, setView)}>
+        <button type="button" role="tab" aria-selected={view === 'builder'} tabIndex={view === 'builder' ? 0 : -1} onClick={() => setView('builder')}>
           Builder
         </button>
-        <button type="button" role="tab" aria-selected={view === 'json'} onClick={() => setView('json')}>
+        <button type="button" role="tab" aria-selected={view === 'json'} tabIndex={view === 'json' ? 0 : -1} onClick={() => setView('json')}>
           JSON
         </button>
       </div>

@@ -10,6 +10,7 @@ import { CodeEditor } from '../components/CodeEditor';
 import { SchemaBuilder } from '../components/SchemaBuilder';
 import { TestTab, initialInputs, type TestInputs } from '../components/TestTab';
 import { Versions } from '../components/Versions';
+import { tabKeys } from '../tabKeys';
 
 type Props = {
   api: ApiClients;
@@ -220,6 +221,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
   };
   const live = versions.find((v) => v.live);
 
+  const editorTabs = ['code', 'test', ...(exists ? ['versions'] : [])] as Tab[];
   return (
     <section className="editor" aria-labelledby="editor-title">
       <div className="page-head">
@@ -335,9 +337,9 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
         <SchemaBuilder value={draft.schema} onChange={(schema) => update({ schema })} readOnly={readOnlyPackage} problem={fieldProblems.schema} />
       </form>
 
-      <div role="tablist" aria-label="Editor" className="tabs">
-        {(['code', 'test', ...(exists ? ['versions'] : [])] as Tab[]).map((t) => (
-          <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} onClick={() => setTab(t)}>
+      <div role="tablist" aria-label="Editor" className="tabs" onKeyDown={tabKeys(editorTabs, tab, setTab)}>
+        {editorTabs.map((t) => (
+          <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} tabIndex={tab === t ? 0 : -1} onClick={() => setTab(t)}>
             {t === 'code' ? 'Code' : t === 'test' ? 'Test' : 'Versions'}
           </button>
         ))}
