@@ -86,6 +86,8 @@ fn main() {
     settings.listen = format!("127.0.0.1:{port}");
     settings.flows_file = Some(flows_file);
     settings.cache_dir = Some(cache_dir!());
+    // Its callers are this bench, on loopback: no token to present.
+    settings.insecure_no_auth = true;
     let settings_file = work.path().join("runner.toml");
     std::fs::write(
         &settings_file,
