@@ -205,10 +205,18 @@ async fn a_fetch_suspends_only_its_own_run() {
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"t"}"#, Some(barrier));
     let action = load(&sandbox, FETCHER);
     let runs = (0..RUNS).map(|_| {
+        // What is tested is suspension, not speed: on a loaded machine
+        // twenty runs may take longer than the default 2 s fetch timeout
+        // to all reach the barrier.
+        let limits = RunLimits {
+            deadline_ms: 20_000,
+            fetch_timeout_ms: 20_000,
+            ..RunLimits::default()
+        };
         let req = request(
             action.clone(),
             Trigger::LoginPostLogin,
-            RunLimits::default(),
+            limits,
             json!({ "calls": 1 }),
         );
         sandbox.run(req)
@@ -216,7 +224,11 @@ async fn a_fetch_suspends_only_its_own_run() {
     let reports = tokio::time::timeout(Duration::from_secs(20), futures::future::join_all(runs))
         .await
         .expect("all runs reach the barrier together");
-    assert!(reports.iter().all(|r| r.outcome == Outcome::Allowed));
+    let outcomes: Vec<&Outcome> = reports.iter().map(|r| &r.outcome).collect();
+    assert!(
+        reports.iter().all(|r| r.outcome == Outcome::Allowed),
+        "{outcomes:?}"
+    );
 }
 
 /// Found while writing the fuzz targets: `timeout: 1e300` made the host
