@@ -39,6 +39,15 @@ const RUNNER_TOKEN_COLUMNS: &str = "id, '' AS tenant_id, name, created_at_ms, re
 /// The prefix of runner tokens' ids, which tells them from tenants' tokens.
 pub const RUNNER_TOKEN_PREFIX: &str = "rtk_";
 
+/// The table a token of this id is kept in, and its columns as a [`StoredToken`].
+fn token_table(id: &str) -> (&'static str, &'static str) {
+    if id.starts_with(RUNNER_TOKEN_PREFIX) {
+        ("runner_tokens", RUNNER_TOKEN_COLUMNS)
+    } else {
+        ("tokens", TOKEN_COLUMNS)
+    }
+}
+
 impl Store {
     /// Creates a tenant. Runners learn of it at once (an empty set of flows),
     /// so that test runs for it work before anything is bound.
@@ -220,59 +229,40 @@ impl Store {
         .await?)
     }
 
-    async fn revoke_runner_token(&self, id: &str) -> Result<StoredToken, Error> {
-        let mut tx = self.write().await?;
-        let token: Option<StoredToken> = sqlx::query_as(sql(format!(
-            "SELECT {RUNNER_TOKEN_COLUMNS} FROM runner_tokens WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(tx.tx())
-        .await?;
-        let mut token = token.ok_or_else(|| Error::NotFound(format!("token {id:?}")))?;
-        if token.revoked_at_ms == 0 {
-            token.revoked_at_ms = now_ms();
-            sqlx::query("UPDATE runner_tokens SET revoked_at_ms = $1 WHERE id = $2")
-                .bind(token.revoked_at_ms)
-                .bind(id)
-                .execute(tx.tx())
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(token)
-    }
-
     /// Revokes a token (a tenant's or a runner's); revoking twice keeps the
     /// first time.
     pub async fn revoke_token(&self, id: &str, actor: &str) -> Result<StoredToken, Error> {
-        if id.starts_with(RUNNER_TOKEN_PREFIX) {
-            return self.revoke_runner_token(id).await;
-        }
+        let (table, columns) = token_table(id);
         let mut tx = self.write().await?;
-        let token: Option<StoredToken> = sqlx::query_as(sql(format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(tx.tx())
-        .await?;
+        let token: Option<StoredToken> =
+            sqlx::query_as(sql(format!("SELECT {columns} FROM {table} WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(tx.tx())
+                .await?;
         let mut token = token.ok_or_else(|| Error::NotFound(format!("token {id:?}")))?;
         if token.revoked_at_ms == 0 {
             token.revoked_at_ms = now_ms();
-            sqlx::query("UPDATE tokens SET revoked_at_ms = $1 WHERE id = $2")
-                .bind(token.revoked_at_ms)
-                .bind(id)
-                .execute(tx.tx())
-                .await?;
-            append(
-                tx.tx(),
-                AuditEntry {
-                    tenant: &token.tenant_id,
-                    kind: "token.revoked",
-                    actor,
-                    subject: id,
-                    details: serde_json::json!({ "name": token.name }),
-                },
-            )
+            sqlx::query(sql(format!(
+                "UPDATE {table} SET revoked_at_ms = $1 WHERE id = $2"
+            )))
+            .bind(token.revoked_at_ms)
+            .bind(id)
+            .execute(tx.tx())
             .await?;
+            // A runner token belongs to no tenant: no tenant's trail has it.
+            if !token.tenant_id.is_empty() {
+                append(
+                    tx.tx(),
+                    AuditEntry {
+                        tenant: &token.tenant_id,
+                        kind: "token.revoked",
+                        actor,
+                        subject: id,
+                        details: serde_json::json!({ "name": token.name }),
+                    },
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         self.activity_seen();
@@ -281,15 +271,13 @@ impl Store {
 
     /// Whether the token `id` (a tenant's or a runner's) exists and is not revoked.
     pub async fn token_is_live(&self, id: &str) -> Result<bool, Error> {
-        let query = if id.starts_with(RUNNER_TOKEN_PREFIX) {
-            "SELECT id FROM runner_tokens WHERE id = $1 AND revoked_at_ms = 0"
-        } else {
-            "SELECT id FROM tokens WHERE id = $1 AND revoked_at_ms = 0"
-        };
-        let found: Option<String> = sqlx::query_scalar(query)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let (table, _) = token_table(id);
+        let found: Option<String> = sqlx::query_scalar(sql(format!(
+            "SELECT id FROM {table} WHERE id = $1 AND revoked_at_ms = 0"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(found.is_some())
     }
 
