@@ -53,6 +53,7 @@ pub(crate) fn compile(
     path: &Path,
     quiet: bool,
 ) -> anyhow::Result<Result<CompiledAction, CompileError>> {
+    crate::secret_types::refresh(path)?;
     let package = match SourcePackage::load(path) {
         Ok(package) => package,
         Err(error) => return Ok(Err(error)),

@@ -48,14 +48,23 @@ const EXACT_KEYS: &[&str] = &[
     "user_metadata",
 ];
 
+/// What every case of one `action test` shares.
+pub(crate) struct Shared {
+    /// The limits of each run.
+    pub(crate) limits: RunLimits,
+    /// `--secrets`: under each case's own.
+    pub(crate) secrets: Map<String, Value>,
+}
+
 pub(crate) fn run_all(
     runtime: &tokio::runtime::Runtime,
     sandbox: &Sandbox,
     action: &ActionModule,
     package: &Path,
-    limits: RunLimits,
+    shared: Shared,
     json: bool,
 ) -> anyhow::Result<Status> {
+    let Shared { limits, secrets } = shared;
     let dir = package.join("tests");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .with_context(|| format!("no --event given and no test cases in {}", dir.display()))?
@@ -93,7 +102,11 @@ pub(crate) fn run_all(
             trigger,
             event,
             config: case.config.unwrap_or_else(|| Value::Object(Map::new())),
-            secrets: case.secrets,
+            secrets: {
+                let mut all = secrets.clone();
+                all.extend(case.secrets);
+                all
+            },
             limits,
         }));
         let actual = output::report_json(&report);

@@ -50,9 +50,13 @@ fn readme(slug: &str) -> String {
     format!(
         "# {slug}\n\nAn Action: `src/index.ts` exports `execute(event, api)`. `types/actions.d.ts` \
          declares `event` and `api` for your editor; `action.json` names the Action, its \
-         triggers and its config schema.\n\n```sh\naction test .                 # every case in tests/\n\
-         action test . --event events/<file>.json\naction pack .                 # dist/{slug}.tar.gz\n\
+         triggers, its config schema and the secrets it reads (`\"secrets\": [\"API_KEY\"]`, \
+         read as `event.secrets.API_KEY`; `types/secrets.d.ts` is written from them).\n\n\
+         ```sh\naction test .                 # every case in tests/\n\
+         action test . --event events/<file>.json --secrets secrets.json   # local test values\n\
+         action pack .                 # dist/{slug}.tar.gz\n\
          action upload .               # create it, or save a new version (bump \"version\" in action.json)\n\
+         action secret set {slug} API_KEY < key.txt   # a value per secret, before publishing\n\
          action publish {slug}\naction attach login post-login {slug} --config config.json\n```\n"
     )
 }
@@ -128,6 +132,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
         write(Path::new(path), &bytes)?;
     }
     write(Path::new("types/actions.d.ts"), ACTIONS_D_TS.as_bytes())?;
+    crate::secret_types::refresh(&args.dir)?;
     write(Path::new("tsconfig.json"), TSCONFIG.as_bytes())?;
     write(Path::new("README.md"), readme(&slug).as_bytes())?;
     if !args.dir.join("config.json").exists() {

@@ -11,6 +11,7 @@ mod init;
 mod manage;
 mod output;
 mod run;
+mod secret_types;
 mod trigger;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,8 @@ enum Command {
     Logs(manage::runs::LogsArgs),
     /// The audit trail.
     Audit(manage::audit::AuditArgs),
+    /// An Action's secrets: set (value from standard input), remove, list.
+    Secret(manage::secrets::SecretArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Flows(args) => manage::flows::flows(&args),
         Command::Logs(args) => manage::runs::logs(&args),
         Command::Audit(args) => manage::audit::audit(&args),
+        Command::Secret(args) => manage::secrets::secret(&args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

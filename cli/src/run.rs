@@ -17,6 +17,10 @@ pub(crate) struct TestArgs {
     /// The binding's configuration (JSON), seen as `event.config`.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Secret values for the run (a JSON object of strings), seen as
+    /// `event.secrets`; a test case's own `secrets` go over them.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
     /// The trigger slot to run at.
     #[arg(long, default_value = "login.post-login", value_parser = parse_trigger)]
     trigger: Trigger,
@@ -135,13 +139,20 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
         .build()
         .context("starting the async runtime")?;
 
+    let secrets = match &args.secrets {
+        Some(path) => read_secrets(path)?,
+        None => Map::new(),
+    };
     let Some(event_path) = &args.event else {
         return cases::run_all(
             &runtime,
             &sandbox,
             &action,
             &args.path,
-            args.limits(),
+            cases::Shared {
+                limits: args.limits(),
+                secrets,
+            },
             args.json,
         );
     };
@@ -155,7 +166,7 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
         trigger: args.trigger,
         event,
         config,
-        secrets: Map::new(),
+        secrets,
         limits: args.limits(),
     }));
     print(&report, args.json);
@@ -164,6 +175,34 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
     } else {
         Status::NoDecision
     })
+}
+
+/// A `--secrets` file: a JSON object whose values are all text, as the
+/// control plane keeps them.
+fn read_secrets(path: &Path) -> anyhow::Result<Map<String, Value>> {
+    let Value::Object(secrets) = cases::read_json(path)? else {
+        anyhow::bail!(
+            "{}: --secrets must hold a JSON object of names to values",
+            path.display()
+        );
+    };
+    if let Some((name, _)) = secrets.iter().find(|(_, v)| !v.is_string()) {
+        anyhow::bail!(
+            "{}: the value of secret {name} is not text; secrets are strings",
+            path.display()
+        );
+    }
+    if let Some(name) = secrets
+        .keys()
+        .find(|n| !actions_proto::manifest::is_valid_secret_name(n))
+    {
+        anyhow::bail!(
+            "{}: {name:?} is not a valid secret name: {}",
+            path.display(),
+            actions_proto::manifest::SECRET_NAME_RULE
+        );
+    }
+    Ok(secrets)
 }
 
 fn print(report: &RunReport, json: bool) {

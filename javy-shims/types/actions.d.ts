@@ -72,9 +72,15 @@ export interface Transaction {
 /**
  * What the Action runs on: deep-frozen, so every field is read-only.
  * `Config` is the binding's configuration (validated against the Action's
- * config schema).
+ * config schema). `Secrets` are the values a tenant admin set for the
+ * secrets the manifest declares; `action init` and `action build` write
+ * them as `Secrets` in `types/secrets.d.ts`, from `action.json`:
+ * `Event<Config, Secrets>`.
  */
-export interface Event<Config = { readonly [key: string]: Json }> {
+export interface Event<
+  Config = { readonly [key: string]: Json },
+  Secrets = { readonly [name: string]: string | undefined },
+> {
   readonly trigger: TriggerName;
   readonly tenant?: { readonly id: string; readonly name?: string };
   readonly user: User;
@@ -83,7 +89,8 @@ export interface Event<Config = { readonly [key: string]: Json }> {
   readonly connection?: Connection;
   readonly transaction?: Transaction;
   readonly config: Config;
-  readonly secrets: { readonly [key: string]: string };
+  /** Never logged: any value of a secret is redacted from logs, errors and records. */
+  readonly secrets: Secrets;
 }
 
 /** What `api.access.allow()` and `api.access.deny()` return. */

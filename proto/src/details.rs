@@ -26,6 +26,62 @@ struct Any {
     value: Vec<u8>,
 }
 
+/// `google.rpc.PreconditionFailure`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PreconditionFailure {
+    #[prost(message, repeated, tag = "1")]
+    violations: Vec<PreconditionViolation>,
+}
+
+/// One violation of a `google.rpc.PreconditionFailure`: what kind, about
+/// what, and why.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PreconditionViolation {
+    /// e.g. "SECRET_NOT_SET".
+    #[prost(string, tag = "1")]
+    pub r#type: String,
+    /// e.g. the secret's name.
+    #[prost(string, tag = "2")]
+    pub subject: String,
+    /// In words.
+    #[prost(string, tag = "3")]
+    pub description: String,
+}
+
+const PRECONDITION_FAILURE_TYPE: &str = "type.googleapis.com/google.rpc.PreconditionFailure";
+
+/// What a publish refused for a secret with no value is marked with.
+pub const SECRET_NOT_SET: &str = "SECRET_NOT_SET";
+
+/// `FAILED_PRECONDITION` with `message` and `violations` attached.
+pub fn with_precondition_failure(
+    message: String,
+    violations: Vec<PreconditionViolation>,
+) -> tonic::Status {
+    let code = tonic::Code::FailedPrecondition;
+    let details = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![Any {
+            type_url: PRECONDITION_FAILURE_TYPE.into(),
+            value: PreconditionFailure { violations }.encode_to_vec(),
+        }],
+    };
+    tonic::Status::with_details(code, message, details.encode_to_vec().into())
+}
+
+/// The precondition violations a status carries (none: an empty list).
+pub fn precondition_violations(status: &tonic::Status) -> Vec<PreconditionViolation> {
+    RpcStatus::decode(status.details())
+        .ok()
+        .into_iter()
+        .flat_map(|envelope| envelope.details)
+        .filter(|any| any.type_url == PRECONDITION_FAILURE_TYPE)
+        .filter_map(|any| PreconditionFailure::decode(any.value.as_slice()).ok())
+        .flat_map(|failure| failure.violations)
+        .collect()
+}
+
 const SOURCE_PROBLEM_TYPE: &str = "type.googleapis.com/actions.controlplane.v1.SourceProblem";
 
 /// `code` and `message`, with `problem` attached.

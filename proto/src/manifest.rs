@@ -12,6 +12,7 @@
 //! control plane has and checks it with, and the CLI does not carry.
 
 use crate::catalog::{Trigger, UnknownTrigger};
+use crate::sizes::MAX_SECRETS_PER_ACTION;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::io::Read as _;
@@ -30,14 +31,38 @@ pub const SLUG_RULE: &str =
 
 /// Every field a manifest may have; any other is refused so that a typo
 /// (`trigger` for `triggers`) is not silently ignored.
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 7] = [
     "name",
     "slug",
     "version",
     "triggers",
     "config_schema",
     "description",
+    "secrets",
 ];
+
+/// What a valid secret name looks like, for error messages.
+pub const SECRET_NAME_RULE: &str = "use 1 to 64 letters, digits and '_', not starting with a digit";
+
+/// Whether `name` is 1-64 of `A-Z`, `a-z`, `0-9` and `_`, not starting with
+/// a digit: it is read as `event.secrets.NAME`, so it must be an identifier.
+pub fn is_valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+/// A secret an Action needs: its value is set per Action by a tenant admin,
+/// never kept in the package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SecretDeclaration {
+    /// Read as `event.secrets.NAME` (see [`is_valid_secret_name`]).
+    pub name: String,
+    /// What it is, for whoever sets it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
 
 /// A checked `action.json`. Holding one means every field was valid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,6 +84,9 @@ pub struct Manifest {
     /// Free text, kept in the package.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The secrets it reads, each once, in the manifest's order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretDeclaration>,
 }
 
 /// Why a manifest was refused. Each names the file, and the field when one
@@ -100,7 +128,7 @@ pub enum ManifestError {
     /// A field that manifests do not have.
     #[error(
         "{file}: unknown field `{field}`; a manifest has name, slug, version, triggers, \
-         config_schema and description"
+         config_schema, description and secrets"
     )]
     UnknownField {
         /// The manifest's path.
@@ -168,6 +196,16 @@ pub enum ManifestError {
         file: String,
         /// The name and the known ones.
         source: UnknownTrigger,
+    },
+    /// An entry of `secrets` is wrong: its name, a repeat, or too many.
+    #[error("{file}: `{field}`: {reason}")]
+    InvalidSecret {
+        /// The manifest's path.
+        file: String,
+        /// `secrets`, or the entry (`secrets[2].name`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// `config_schema` cannot be a JSON Schema.
     #[error(
@@ -279,6 +317,7 @@ impl Manifest {
             }
         };
         let description = reader.optional_string("description")?;
+        let secrets = reader.secrets()?;
         Ok(Self {
             name,
             slug,
@@ -286,6 +325,7 @@ impl Manifest {
             triggers,
             config_schema,
             description,
+            secrets,
         })
     }
 
@@ -373,6 +413,93 @@ impl Fields<'_> {
     }
 }
 
+impl Fields<'_> {
+    /// `secrets`: a list of names, or of `{ "name": ..., "description": ... }`.
+    fn secrets(&mut self) -> Result<Vec<SecretDeclaration>, ManifestError> {
+        let items = match self.take("secrets") {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(self.wrong_type("secrets", "a list of secrets", &other)),
+        };
+        let invalid = |field: String, reason: String| ManifestError::InvalidSecret {
+            file: self.file.to_owned(),
+            field,
+            reason,
+        };
+        if items.len() > MAX_SECRETS_PER_ACTION {
+            return Err(invalid(
+                "secrets".into(),
+                format!(
+                    "{} secrets; an Action may have at most {MAX_SECRETS_PER_ACTION}",
+                    items.len()
+                ),
+            ));
+        }
+        let mut declared: Vec<SecretDeclaration> = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let field = format!("secrets[{index}]");
+            let declaration = match item {
+                Value::String(name) => SecretDeclaration {
+                    name,
+                    description: String::new(),
+                },
+                Value::Object(mut entry) => {
+                    if let Some(other) = entry.keys().find(|k| *k != "name" && *k != "description")
+                    {
+                        return Err(invalid(
+                            field,
+                            format!("unknown field `{other}`; a secret has name and description"),
+                        ));
+                    }
+                    let name = match entry.remove("name") {
+                        Some(Value::String(name)) => name,
+                        Some(other) => {
+                            return Err(self.wrong_type(
+                                &format!("{field}.name"),
+                                "a string",
+                                &other,
+                            ));
+                        }
+                        None => return Err(invalid(field, "`name` is missing".into())),
+                    };
+                    let description = match entry.remove("description") {
+                        None | Some(Value::Null) => String::new(),
+                        Some(Value::String(text)) => text,
+                        Some(other) => {
+                            return Err(self.wrong_type(
+                                &format!("{field}.description"),
+                                "a string",
+                                &other,
+                            ));
+                        }
+                    };
+                    SecretDeclaration { name, description }
+                }
+                other => {
+                    return Err(self.wrong_type(&field, "a secret's name or an object", &other));
+                }
+            };
+            if !is_valid_secret_name(&declaration.name) {
+                return Err(invalid(
+                    format!("{field}.name"),
+                    format!(
+                        "{:?} is not a valid secret name: {SECRET_NAME_RULE}",
+                        declaration.name
+                    ),
+                ));
+            }
+            if declared.iter().any(|d| d.name == declaration.name) {
+                return Err(invalid(
+                    format!("{field}.name"),
+                    format!("{:?} is declared twice", declaration.name),
+                ));
+            }
+            declared.push(declaration);
+        }
+        Ok(declared)
+    }
+}
+
 /// A JSON value's kind, as error messages name it.
 fn kind(value: &Value) -> &'static str {
     match value {
@@ -432,6 +559,7 @@ mod tests {
             | ManifestError::InvalidVersion { file, .. }
             | ManifestError::NoTriggers { file }
             | ManifestError::UnknownTrigger { file, .. }
+            | ManifestError::InvalidSecret { file, .. }
             | ManifestError::InvalidConfigSchema { file, .. } => file,
         }
     }
@@ -549,6 +677,61 @@ mod tests {
             );
             assert_eq!(file_of(&error), FILE);
         }
+    }
+
+    #[test]
+    fn secrets_are_names_or_objects_and_keep_their_order() {
+        let manifest = parse(&with(
+            "secrets",
+            Some(json!(["API_KEY", { "name": "hook_secret", "description": "signs webhooks" }])),
+        ))
+        .expect("valid");
+        assert_eq!(
+            manifest.secrets,
+            [
+                SecretDeclaration {
+                    name: "API_KEY".into(),
+                    description: String::new()
+                },
+                SecretDeclaration {
+                    name: "hook_secret".into(),
+                    description: "signs webhooks".into()
+                },
+            ]
+        );
+        let again = Manifest::parse(FILE, manifest.to_json_pretty().as_bytes()).expect("again");
+        assert_eq!(again, manifest);
+        assert!(parse(&valid()).expect("valid").secrets.is_empty());
+    }
+
+    #[test]
+    fn bad_secret_declarations_are_refused_naming_the_entry() {
+        let too_many: Vec<String> = (0..=MAX_SECRETS_PER_ACTION)
+            .map(|i| format!("S{i}"))
+            .collect();
+        let cases = [
+            (json!(["1ST"]), "secrets[0].name"),
+            (json!(["OK", "has-dash"]), "secrets[1].name"),
+            (json!(["A", { "name": "A" }]), "secrets[1].name"),
+            (json!([{ "description": "no name" }]), "secrets[0]"),
+            (
+                json!([{ "name": "X", "value": "never here" }]),
+                "secrets[0]",
+            ),
+            (json!(too_many), "secrets"),
+        ];
+        for (secrets, named) in cases {
+            let error = parse(&with("secrets", Some(secrets))).expect_err(named);
+            assert!(
+                matches!(&error, ManifestError::InvalidSecret { field, .. } if field == named),
+                "{named}: {error:?}"
+            );
+        }
+        let error = parse(&with("secrets", Some(json!("API_KEY")))).expect_err("a string");
+        assert!(
+            matches!(&error, ManifestError::WrongType { field, .. } if field == "secrets"),
+            "{error:?}"
+        );
     }
 
     #[test]

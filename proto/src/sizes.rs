@@ -38,3 +38,13 @@ pub const SNAPSHOT_PART_BYTES: usize = 1024 * 1024;
 /// page of runs with large console output ends early rather than past
 /// [`MAX_RESPONSE_BYTES`].
 pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Secrets one Action may have (declared in its manifest, or set).
+pub const MAX_SECRETS_PER_ACTION: usize = 20;
+
+/// One secret's value, in bytes.
+pub const MAX_SECRET_VALUE_BYTES: usize = 4 * 1024;
+
+/// Every secret value of one Action together, in bytes: each binding of the
+/// Action carries them to runners, so they count towards its tenant's flows.
+pub const MAX_SECRET_BYTES_PER_ACTION: usize = 16 * 1024;

@@ -101,7 +101,7 @@ impl Binding {
             limits: b
                 .limits
                 .map_or_else(RunLimits::default, |l| limits_from_wire(&l)),
-            secrets: serde_json::Map::new(),
+            secrets: secrets_from_wire(b.secrets),
         })
     }
 }
@@ -122,6 +122,16 @@ impl Binding {
             secrets: serde_json::Map::new(),
         }
     }
+}
+
+/// Secrets from the wire, as `event.secrets` holds them: text by name.
+pub fn secrets_from_wire(
+    secrets: std::collections::HashMap<String, String>,
+) -> serde_json::Map<String, Value> {
+    secrets
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect()
 }
 
 /// Limits from the wire: every field that is 0 takes the default.

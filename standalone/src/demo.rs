@@ -179,6 +179,14 @@ pub async fn load(
                             .map(|v| v.to_string())
                             .unwrap_or_default(),
                         source: Some(source),
+                        secrets: manifest
+                            .secrets
+                            .iter()
+                            .map(|d| pb::SecretDeclaration {
+                                name: d.name.clone(),
+                                description: d.description.clone(),
+                            })
+                            .collect(),
                     },
                     token,
                 )?)

@@ -6,6 +6,7 @@
 mod demo;
 
 use actions_control_plane::auth::Secrets;
+use actions_control_plane::sealing::{SealingKeys, parse_key};
 use actions_control_plane::store::Store;
 use actions_control_plane::{ControlPlane, TestRunnerSettings, api};
 use actions_runner::settings::RunnerSettings;
@@ -68,6 +69,10 @@ pub struct StandaloneSecrets {
     /// The `demo` tenant's token, once the demo is loaded.
     #[serde(default)]
     pub demo_token: String,
+    /// Seals Actions' secrets in the database (generated on the first
+    /// start that has none: data folders from before secrets get one).
+    #[serde(default)]
+    pub secrets_key: String,
 }
 
 /// The running service.
@@ -103,7 +108,12 @@ fn random_token(prefix: &str) -> Result<String, StandaloneError> {
 fn load_secrets(path: &Path) -> Result<(StandaloneSecrets, bool), StandaloneError> {
     if path.exists() {
         let text = std::fs::read_to_string(path).map_err(|e| data_error("reading", path, e))?;
-        let secrets = toml::from_str(&text).map_err(|e| data_error("reading", path, e))?;
+        let mut secrets: StandaloneSecrets =
+            toml::from_str(&text).map_err(|e| data_error("reading", path, e))?;
+        if secrets.secrets_key.is_empty() {
+            secrets.secrets_key = actions_control_plane::sealing::generate_key()?;
+            save_secrets(path, &secrets)?;
+        }
         return Ok((secrets, false));
     }
     let secrets = StandaloneSecrets {
@@ -111,6 +121,7 @@ fn load_secrets(path: &Path) -> Result<(StandaloneSecrets, bool), StandaloneErro
         sync_token: random_token("sync")?,
         runner_token: random_token("run")?,
         demo_token: String::new(),
+        secrets_key: actions_control_plane::sealing::generate_key()?,
     };
     save_secrets(path, &secrets)?;
     Ok((secrets, true))
@@ -187,6 +198,11 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
             token: secrets.runner_token.clone(),
         }),
     )
+    .await?
+    .open_secrets(Some(SealingKeys::new(
+        &parse_key(&secrets.secrets_key, "secrets.toml: secrets_key")?,
+        &[],
+    )))
     .await?
     .with_console(options.console_dir.clone());
 

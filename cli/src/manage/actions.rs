@@ -38,6 +38,7 @@ fn package_files(dir: &Path) -> anyhow::Result<(Manifest, Vec<PackageFile>)> {
         )
     })?;
     let manifest = Manifest::parse(&manifest_path.display().to_string(), &bytes)?;
+    crate::secret_types::refresh(dir)?;
     // The compiler's own reading of the folder decides which files are modules.
     let source = SourcePackage::load(dir)?;
     // The author's own file is sent, not a rewrite of it.

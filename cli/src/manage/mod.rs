@@ -1,5 +1,5 @@
 //! The control-plane commands: pack, upload, publish, attach, detach, flows,
-//! logs and audit. They call the management API with a tenant token. This
+//! logs, audit and secret. They call the management API with a tenant token. This
 //! file holds what they share: the connection (`Remote`), the profile
 //! `action login` keeps, and how a refusal is told; each command group has
 //! its own file, named for what it manages.
@@ -9,6 +9,7 @@ pub(crate) mod audit;
 pub(crate) mod flows;
 pub(crate) mod login;
 pub(crate) mod runs;
+pub(crate) mod secrets;
 
 use anyhow::{Context as _, bail};
 use clap::Args;

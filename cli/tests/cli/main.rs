@@ -6,5 +6,6 @@ mod common;
 mod compile;
 mod local_test;
 mod package;
+mod secrets;
 
 mod control_plane;

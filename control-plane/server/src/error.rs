@@ -2,7 +2,9 @@
 
 use actions_compiler::CompileError;
 use actions_proto::controlplane::v1::SourceProblem;
-use actions_proto::details::with_source_problem;
+use actions_proto::details::{
+    PreconditionViolation, SECRET_NOT_SET, with_precondition_failure, with_source_problem,
+};
 use actions_proto::limits::OverCeiling;
 use actions_proto::manifest::ManifestError;
 use tonic::{Code, Status};
@@ -50,6 +52,20 @@ pub enum Error {
     /// [`crate::rules`].
     #[error("{0}")]
     Misfit(String),
+    /// A version reads secrets that have no value: publishing it is refused.
+    #[error(
+        "{action}@{version} reads secrets that have no value: {}; set them first \
+         (`action secret set {action} NAME`, or the editor's Secrets panel)",
+        .names.join(", ")
+    )]
+    SecretsNotSet {
+        /// The Action's slug.
+        action: String,
+        /// The version.
+        version: String,
+        /// The secrets without a value, by name.
+        names: Vec<String>,
+    },
     /// Too much at once for the caller's share (test runs in flight); nothing
     /// ran, retrying shortly may succeed.
     #[error("{0}")]
@@ -90,7 +106,9 @@ impl From<Error> for Status {
             Error::Compile(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
-            Error::FailedPrecondition(_) | Error::Misfit(_) => Code::FailedPrecondition,
+            Error::FailedPrecondition(_) | Error::Misfit(_) | Error::SecretsNotSet { .. } => {
+                Code::FailedPrecondition
+            }
             Error::Busy(_) => Code::ResourceExhausted,
             Error::Unavailable { .. } => Code::Unavailable,
             Error::Database(e) if database_unreachable(e) => Code::Unavailable,
@@ -101,6 +119,17 @@ impl From<Error> for Status {
             Error::Database(_) if code == Code::Unavailable => Some("the database"),
             _ => None,
         };
+        if let Error::SecretsNotSet { names, .. } = &error {
+            let violations = names
+                .iter()
+                .map(|name| PreconditionViolation {
+                    r#type: SECRET_NOT_SET.into(),
+                    subject: name.clone(),
+                    description: format!("secret {name} has no value"),
+                })
+                .collect();
+            return with_precondition_failure(error.to_string(), violations);
+        }
         if let Error::Compile(compile) = &error
             && let Some(at) = compile.location()
             && code == Code::InvalidArgument

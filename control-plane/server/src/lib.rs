@@ -10,12 +10,15 @@
 //! - [`rules`]: the rules of the domain that several services apply (slugs,
 //!   triggers, whether a binding fits the version it runs), each in one place.
 //! - [`auth`]: operator, tenant and runner credentials.
+//! - [`sealing`]: envelope encryption of Actions' secrets at rest;
+//!   `action_secrets.rs` opens them for runners and test runs only.
 //! - [`compile_slots`]: compiles shared fairly between tenants.
 //! - [`page_tokens`]: opaque, tenant-bound page tokens of shared tables.
 //!
 //! Every error is an [`Error`]; `error.rs` is the one place it becomes a
 //! gRPC status.
 
+mod action_secrets;
 pub mod api;
 pub mod auth;
 pub mod compile_slots;
@@ -25,10 +28,12 @@ pub mod package;
 pub mod page_tokens;
 pub mod rules;
 pub mod schema;
+pub mod sealing;
 mod settings;
 mod state;
 pub mod store;
 
+pub use action_secrets::{SecretValues, TenantSecretValues};
 pub use error::Error;
 pub use settings::{BindingCeilings, ControlPlaneSettings, TestRunnerSettings};
 pub use state::{COMPILE_TIME_LIMIT, ControlPlane};

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 const USAGE: &str = "usage: actions-control-plane [--config control-plane.toml] [--insecure-no-auth]\n\
-    --insecure-no-auth  serve without the tokens left empty (local development; loopback only)";
+    \x20      actions-control-plane generate-secrets-key\n\
+    --insecure-no-auth    serve without the tokens left empty (local development; loopback only)\n\
+    generate-secrets-key  print a new random key for secrets_key (ACTIONS_SECRETS_KEY)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -21,6 +23,10 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--config" | "-c" => config = args.next().map(PathBuf::from),
             "--insecure-no-auth" => insecure_no_auth = true,
+            "generate-secrets-key" => {
+                println!("{}", actions_control_plane::sealing::generate_key()?);
+                return Ok(());
+            }
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -34,7 +40,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_CONSOLE_DIR`, `ACTIONS_DATABASE_URL`,
-/// `ACTIONS_OPERATOR_TOKEN` and `ACTIONS_SYNC_TOKEN` over the file. An empty
+/// `ACTIONS_OPERATOR_TOKEN`, `ACTIONS_SYNC_TOKEN`, `ACTIONS_SECRETS_KEY`,
+/// `ACTIONS_SECRETS_KEY_FILE` and `ACTIONS_PREVIOUS_SECRETS_KEYS` (comma
+/// separated) over the file. An empty
 /// variable is a mistake, never a way to turn a token off: the file's stands.
 fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -53,6 +61,15 @@ fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings 
     if let Some(token) = from_env("ACTIONS_SYNC_TOKEN") {
         settings.sync_token = token;
     }
+    if let Some(key) = from_env("ACTIONS_SECRETS_KEY") {
+        settings.secrets_key = key;
+    }
+    if let Some(file) = from_env("ACTIONS_SECRETS_KEY_FILE") {
+        settings.secrets_key_file = Some(file.into());
+    }
+    if let Some(keys) = from_env("ACTIONS_PREVIOUS_SECRETS_KEYS") {
+        settings.previous_secrets_keys = keys.split(',').map(|k| k.trim().to_owned()).collect();
+    }
     settings
 }
 
@@ -69,6 +86,7 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
     };
     // Before the database and the compiler: a refusal should not wait on them.
     secrets.check_serving(listener.local_addr()?)?;
+    let sealing_keys = settings.sealing_keys()?;
     let store = Store::connect(&settings.database_url).await?;
     tokio::spawn(
         store
@@ -81,6 +99,8 @@ async fn run(settings: ControlPlaneSettings) -> anyhow::Result<()> {
         settings.cache_dir.clone(),
         settings.test_runner.as_ref(),
     )
+    .await?
+    .open_secrets(sealing_keys)
     .await?
     .with_binding_ceilings(settings.binding_ceilings.limits()?)
     .with_console(settings.console_dir.clone());

@@ -6,7 +6,11 @@ use crate::Error;
 use crate::schema::{ConfigSchema, parse_config};
 use crate::store::{StoredBinding, StoredVersion};
 use actions_proto::catalog::Trigger;
-use actions_proto::manifest::{SLUG_RULE, is_valid_slug};
+use actions_proto::controlplane::v1 as pb;
+use actions_proto::manifest::{
+    SECRET_NAME_RULE, SLUG_RULE, SecretDeclaration, is_valid_secret_name, is_valid_slug,
+};
+use actions_proto::sizes::MAX_SECRETS_PER_ACTION;
 use serde_json::Value;
 
 /// A slug (of an Action or a tenant), by the same rule as a manifest's.
@@ -76,9 +80,68 @@ pub fn check_binding(
     }
 }
 
-/// Every binding that follows `version`'s major fits it, so that it can be
-/// published; else [`Error::Misfit`], naming each binding it would break.
-pub fn check_publish(version: &StoredVersion, following: &[StoredBinding]) -> Result<(), Error> {
+/// Secret declarations from the API (`field` names them in errors): each
+/// name valid and once, at most [`MAX_SECRETS_PER_ACTION`].
+pub fn check_secret_declarations(
+    field: &str,
+    declared: Vec<pb::SecretDeclaration>,
+) -> Result<Vec<SecretDeclaration>, Error> {
+    if declared.len() > MAX_SECRETS_PER_ACTION {
+        return Err(Error::Invalid(format!(
+            "{field}: {} secrets; an Action may have at most {MAX_SECRETS_PER_ACTION}",
+            declared.len()
+        )));
+    }
+    let mut checked: Vec<SecretDeclaration> = Vec::with_capacity(declared.len());
+    for (index, d) in declared.into_iter().enumerate() {
+        check_secret_name(&format!("{field}[{index}].name"), &d.name)?;
+        if checked.iter().any(|c| c.name == d.name) {
+            return Err(Error::Invalid(format!(
+                "{field}[{index}].name: {:?} is declared twice",
+                d.name
+            )));
+        }
+        checked.push(SecretDeclaration {
+            name: d.name,
+            description: d.description,
+        });
+    }
+    Ok(checked)
+}
+
+/// A secret's name (see [`SECRET_NAME_RULE`]).
+pub fn check_secret_name(field: &str, name: &str) -> Result<(), Error> {
+    if is_valid_secret_name(name) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{field}: {name:?} is not a valid secret name: {SECRET_NAME_RULE}"
+        )))
+    }
+}
+
+/// Every secret `version` reads has a value ([`Error::SecretsNotSet`]
+/// naming those without), and every binding that follows its major fits it
+/// ([`Error::Misfit`], naming each binding it would break): then it can be
+/// published.
+pub fn check_publish(
+    version: &StoredVersion,
+    following: &[StoredBinding],
+    secrets_set: &[String],
+) -> Result<(), Error> {
+    let unset: Vec<String> = version
+        .secret_declarations()
+        .into_iter()
+        .filter(|d| !secrets_set.contains(&d.name))
+        .map(|d| d.name)
+        .collect();
+    if !unset.is_empty() {
+        return Err(Error::SecretsNotSet {
+            action: version.slug.clone(),
+            version: version.version.clone(),
+            names: unset,
+        });
+    }
     let schema = schema_of(version)?;
     let mut broken = Vec::new();
     for binding in following {
@@ -119,6 +182,7 @@ mod tests {
             live: 0,
             plugin_id: "p".into(),
             wasm_bytes: 0,
+            secrets: "[]".into(),
         }
     }
 
@@ -145,14 +209,14 @@ mod tests {
     fn attaching_and_publishing_refuse_a_misfit_alike() {
         let v = version(NEEDS_MODE);
         let attach = check_binding(&v, "login.post-login", "{}");
-        let publish = check_publish(&v, &[binding("login.post-login", "{}")]);
+        let publish = check_publish(&v, &[binding("login.post-login", "{}")], &[]);
         for refused in [attach, publish.map(|()| String::new())] {
             match refused {
                 Err(Error::Misfit(message)) => assert!(message.contains("mode"), "{message}"),
                 other => panic!("expected a misfit, got {other:?}"),
             }
         }
-        let wrong_slot = check_publish(&v, &[binding("registration.pre-create", "{}")]);
+        let wrong_slot = check_publish(&v, &[binding("registration.pre-create", "{}")], &[]);
         assert!(matches!(wrong_slot, Err(Error::Misfit(m)) if m.contains("bnd_1")));
         assert!(matches!(
             check_binding(&v, "registration.pre-create", r#"{"mode":"x"}"#),
@@ -167,11 +231,23 @@ mod tests {
             check_binding(&v, "login.post-login", r#"{ "mode": "x" }"#).ok(),
             Some(r#"{"mode":"x"}"#.to_owned())
         );
-        assert!(check_publish(&v, &[binding("login.post-login", r#"{"mode":"x"}"#)]).is_ok());
+        assert!(check_publish(&v, &[binding("login.post-login", r#"{"mode":"x"}"#)], &[]).is_ok());
         assert!(matches!(
             check_binding(&v, "login.post-login", "[1]"),
             Err(Error::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn publishing_needs_a_value_for_every_secret_the_version_reads() {
+        let mut v = version("{}");
+        v.secrets = r#"[{"name":"API_KEY"},{"name":"HOOK","description":"signs"}]"#.into();
+        let following = [binding("login.post-login", "{}")];
+        match check_publish(&v, &following, &["HOOK".into(), "UNUSED".into()]) {
+            Err(Error::SecretsNotSet { names, .. }) => assert_eq!(names, ["API_KEY"]),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(check_publish(&v, &following, &["API_KEY".into(), "HOOK".into()]).is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `actions-control-plane` binary applies its `ACTIONS_*` overrides.
 
 use crate::Error;
+use crate::sealing::{SealingKeys, parse_key};
 use actions_proto::limits::CEILINGS;
 use actions_proto::runner::v1::Limits;
 use serde::Deserialize;
@@ -116,6 +117,19 @@ pub struct ControlPlaneSettings {
     /// gRPC services on the same port; absent: no console.
     #[serde(default)]
     pub console_dir: Option<PathBuf>,
+    /// The key that seals Actions' secrets at rest: 32 random bytes in
+    /// base64 or hex (`actions-control-plane generate-secrets-key`). Empty
+    /// and no `secrets_key_file`: secrets are off (setting one is refused).
+    #[serde(default)]
+    pub secrets_key: String,
+    /// A file holding that key instead (a mounted Kubernetes Secret).
+    #[serde(default)]
+    pub secrets_key_file: Option<PathBuf>,
+    /// During a rotation, the keys secrets were sealed with before: they
+    /// only open. At start every secret is resealed under `secrets_key`;
+    /// then they can be dropped.
+    #[serde(default)]
+    pub previous_secrets_keys: Vec<String>,
 }
 
 fn default_listen() -> String {
@@ -138,6 +152,9 @@ impl Default for ControlPlaneSettings {
             test_runner: None,
             binding_ceilings: BindingCeilings::default(),
             console_dir: None,
+            secrets_key: String::new(),
+            secrets_key_file: None,
+            previous_secrets_keys: Vec::new(),
         }
     }
 }
@@ -160,10 +177,42 @@ impl ControlPlaneSettings {
         }
     }
 
+    /// The keys that seal secrets, read and checked; `None`: none given.
+    pub fn sealing_keys(&self) -> Result<Option<SealingKeys>, Error> {
+        let current = match (&self.secrets_key_file, self.secrets_key.trim()) {
+            (Some(_), key) if !key.is_empty() => {
+                return Err(Error::Config(
+                    "give secrets_key or secrets_key_file, not both".into(),
+                ));
+            }
+            (Some(file), _) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Error::Config(format!("secrets_key_file {}: {e}", file.display()))
+                })?;
+                parse_key(&text, &format!("secrets_key_file {}", file.display()))?
+            }
+            (None, "") if self.previous_secrets_keys.is_empty() => return Ok(None),
+            (None, "") => {
+                return Err(Error::Config(
+                    "previous_secrets_keys without a secrets_key: give the new key too".into(),
+                ));
+            }
+            (None, key) => parse_key(key, "secrets_key")?,
+        };
+        let previous = self
+            .previous_secrets_keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| parse_key(key, &format!("previous_secrets_keys[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(SealingKeys::new(&current, &previous)))
+    }
+
     /// Reads settings from TOML text, and checks them.
     pub fn parse(text: &str) -> Result<Self, Error> {
         let settings: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         settings.binding_ceilings.limits()?;
+        settings.sealing_keys()?;
         Ok(settings)
     }
 }

@@ -38,6 +38,8 @@ pub struct ControlPlane {
     /// The ids of tokens revoked on this replica, as they are revoked:
     /// streams opened with them end at once.
     revocations: tokio::sync::broadcast::Sender<String>,
+    /// The operator's keys for Actions' secrets (see [`Self::open_secrets`]).
+    pub(crate) sealing: Option<Arc<crate::sealing::SealingKeys>>,
 }
 
 impl ControlPlane {
@@ -82,6 +84,7 @@ impl ControlPlane {
             binding_ceilings: CEILINGS,
             console_dir: None,
             revocations: tokio::sync::broadcast::channel(REVOCATIONS_KEPT).0,
+            sealing: None,
         })
     }
 

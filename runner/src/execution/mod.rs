@@ -219,7 +219,7 @@ impl Execution for ExecutionService {
             config,
             fail_open: false,
             limits: RunLimits::default(),
-            secrets: Map::new(),
+            secrets: crate::flows::secrets_from_wire(request.secrets),
         };
         let slot = run_slot(
             &self.state.sandbox,

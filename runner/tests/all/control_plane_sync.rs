@@ -199,6 +199,7 @@ fn tenant_update(
                     config_json: config.to_string(),
                     fail_open: false,
                     limits: None,
+                    ..Default::default()
                 }],
             }],
         })),

@@ -2,12 +2,13 @@
 
 use super::convert;
 use crate::auth::TenantCaller;
-use crate::rules::{check_publish, check_slug, check_trigger};
+use crate::rules::{check_publish, check_secret_declarations, check_slug, check_trigger};
 use crate::schema::ConfigSchema;
 use crate::store::NewVersion;
 use crate::{ControlPlane, Error, package};
 use actions_compiler::SourcePackage;
 use actions_proto::controlplane::v1::{self as pb, actions_server::Actions};
+use actions_proto::manifest::SecretDeclaration;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -83,6 +84,8 @@ struct Save {
     version: String,
     triggers: Vec<String>,
     config_schema: String,
+    /// `None`: those of the latest version (none for a new Action).
+    secrets: Option<Vec<SecretDeclaration>>,
     source: SourcePackage,
 }
 
@@ -94,8 +97,12 @@ impl ActionsApi {
     ) -> Result<pb::SaveVersionResponse, Error> {
         check_slug("slug", &save.slug)?;
         let requested = check_version(&save.version)?;
-        let (triggers, config_schema) = if save.create.is_some() {
-            (save.triggers, save.config_schema)
+        let (triggers, config_schema, secrets) = if save.create.is_some() {
+            (
+                save.triggers,
+                save.config_schema,
+                save.secrets.unwrap_or_default(),
+            )
         } else {
             // A new version inherits what it does not say from the latest one.
             let latest = self
@@ -116,7 +123,8 @@ impl ActionsApi {
             } else {
                 save.config_schema
             };
-            (triggers, schema)
+            let secrets = save.secrets.unwrap_or_else(|| latest.secret_declarations());
+            (triggers, schema, secrets)
         };
         let triggers = check_triggers(&triggers)?;
         let (config_schema, _) = ConfigSchema::parse(&config_schema)?;
@@ -132,6 +140,7 @@ impl ActionsApi {
             module_sha256: compiled.sha256,
             wasm: compiled.wasm,
             plugin_id: compiled.plugin_id,
+            secrets,
         };
         let (action, version, created) = self
             .cp
@@ -178,6 +187,7 @@ impl Actions for ActionsApi {
             version: r.version,
             triggers: r.triggers,
             config_schema: r.config_schema_json,
+            secrets: Some(check_secret_declarations("secrets", r.secrets)?),
             source: source_package(r.source)?,
         };
         Ok(Response::new(self.save(&caller, save).await?))
@@ -205,6 +215,10 @@ impl Actions for ActionsApi {
             version: r.version,
             triggers: r.triggers,
             config_schema: r.config_schema_json,
+            secrets: r
+                .secrets
+                .map(|s| check_secret_declarations("secrets.items", s.items))
+                .transpose()?,
             source: source_package(r.source)?,
         };
         Ok(Response::new(self.save(&caller, save).await?))
@@ -245,6 +259,8 @@ impl Actions for ActionsApi {
                 .map(|t| t.as_str().to_owned())
                 .collect(),
             config_schema: schema,
+            // A package says exactly which secrets it reads.
+            secrets: Some(manifest.secrets),
             source: package.source,
         };
         Ok(Response::new(self.save(&caller, save).await?))

@@ -3,7 +3,9 @@
 use crate::store::{
     ActionSummary, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion,
 };
+use crate::{SecretValues, TenantSecretValues};
 use actions_proto::controlplane::v1 as pb;
+use actions_proto::manifest::SecretDeclaration;
 use std::collections::BTreeMap;
 
 pub fn tenant(t: StoredTenant) -> pb::Tenant {
@@ -27,6 +29,11 @@ pub fn token(t: StoredToken) -> pb::TokenInfo {
 pub fn version(v: StoredVersion) -> pb::Version {
     pb::Version {
         triggers: v.trigger_names(),
+        secrets: v
+            .secret_declarations()
+            .into_iter()
+            .map(secret_declaration)
+            .collect(),
         slug: v.slug,
         version: v.version,
         config_schema_json: v.config_schema,
@@ -37,6 +44,13 @@ pub fn version(v: StoredVersion) -> pb::Version {
         created_by: v.created_by,
         live: v.live != 0,
         published_at_ms: v.published_at_ms as u64,
+    }
+}
+
+pub fn secret_declaration(d: SecretDeclaration) -> pb::SecretDeclaration {
+    pb::SecretDeclaration {
+        name: d.name,
+        description: d.description,
     }
 }
 
@@ -69,14 +83,19 @@ pub fn binding(b: StoredBinding) -> pb::SlotBinding {
 }
 
 /// A tenant's flows as runners run them: the bindings that have a live
-/// version, slot by slot (slots by name, bindings in slot order).
-pub fn runner_flows(tenant: String, bindings: &[StoredBinding]) -> pb::TenantFlows {
+/// version, slot by slot (slots by name, bindings in slot order), each with
+/// its Action's secrets.
+pub fn runner_flows(
+    tenant: String,
+    bindings: &[StoredBinding],
+    secrets: &TenantSecretValues,
+) -> pb::TenantFlows {
     let mut slots: BTreeMap<&str, Vec<actions_proto::runner::v1::Binding>> = BTreeMap::new();
     for binding in bindings.iter().filter(|b| !b.module_sha256.is_empty()) {
         slots
             .entry(&binding.trigger_name)
             .or_default()
-            .push(runner_binding(binding));
+            .push(runner_binding(binding, secrets.get(&binding.action_slug)));
     }
     pb::TenantFlows {
         tenant,
@@ -90,9 +109,16 @@ pub fn runner_flows(tenant: String, bindings: &[StoredBinding]) -> pb::TenantFlo
     }
 }
 
-/// What runners run for a binding, with its limits (`None`: the runner's defaults).
-pub fn runner_binding(b: &StoredBinding) -> actions_proto::runner::v1::Binding {
+/// What runners run for a binding, with its limits (`None`: the runner's
+/// defaults) and its Action's secrets.
+pub fn runner_binding(
+    b: &StoredBinding,
+    secrets: Option<&SecretValues>,
+) -> actions_proto::runner::v1::Binding {
     actions_proto::runner::v1::Binding {
+        secrets: secrets
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
         id: b.id.clone(),
         action_slug: b.action_slug.clone(),
         action_version: b.version.clone(),

@@ -5,6 +5,7 @@ mod audit;
 mod convert;
 mod flows;
 mod runner_sync;
+mod secrets;
 mod tenants;
 mod test_runs;
 
@@ -12,6 +13,7 @@ pub use actions::ActionsApi;
 pub use audit::AuditApi;
 pub use flows::FlowsApi;
 pub use runner_sync::RunnerSyncApi;
+pub use secrets::SecretsApi;
 pub use tenants::{OPERATOR, TenantsApi};
 pub use test_runs::TestRunsApi;
 
@@ -19,7 +21,8 @@ use crate::console::with_grpc_web;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{
     actions_server::ActionsServer, audit_server::AuditServer, flows_server::FlowsServer,
-    runner_sync_server::RunnerSyncServer, tenants_server::TenantsServer, tests_server::TestsServer,
+    runner_sync_server::RunnerSyncServer, secrets_server::SecretsServer,
+    tenants_server::TenantsServer, tests_server::TestsServer,
 };
 use std::sync::Arc;
 
@@ -120,6 +123,10 @@ pub async fn serve(
     router = with_grpc_web(
         router,
         sized!(ActionsServer::new(ActionsApi::new(Arc::clone(&cp)))),
+    );
+    router = with_grpc_web(
+        router,
+        sized!(SecretsServer::new(SecretsApi::new(Arc::clone(&cp)))),
     );
     router = with_grpc_web(
         router,

@@ -1,7 +1,6 @@
 //! `RunnerSync`: flows and modules out to the runners, run records back.
 
 use super::convert;
-use crate::store::Store;
 use crate::{ControlPlane, Error};
 use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1::{
@@ -33,10 +32,15 @@ const WATCH_POLL: Duration = Duration::from_secs(1);
 /// Most pushed run records stored in one transaction.
 const MAX_RECORDS_PER_COMMIT: usize = 256;
 
-/// A tenant's flows as runners run them.
-async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Error> {
-    let bindings = store.bindings(tenant).await?;
-    Ok(convert::runner_flows(tenant.to_owned(), &bindings))
+/// A tenant's flows as runners run them, with its Actions' secrets.
+async fn tenant_flows(cp: &ControlPlane, tenant: &str) -> Result<pb::TenantFlows, Error> {
+    let bindings = cp.store.bindings(tenant).await?;
+    let secrets = cp.tenant_secret_values(tenant).await?;
+    Ok(convert::runner_flows(
+        tenant.to_owned(),
+        &bindings,
+        &secrets,
+    ))
 }
 
 /// Every tenant's flows at one revision (one query, consistent by itself),
@@ -44,11 +48,18 @@ async fn tenant_flows(store: &Store, tenant: &str) -> Result<pb::TenantFlows, Er
 /// [`SNAPSHOT_PART_BYTES`] (a tenant larger than that alone goes alone), so
 /// that no tenant's flows, however large, make the snapshot too large to
 /// send and so keep every other tenant's changes from the runners.
-async fn snapshot(store: &Store) -> Result<(u64, Vec<pb::FlowsUpdate>), Error> {
-    let (revision, tenants) = store.flows_snapshot().await?;
+///
+/// Secrets are read after the flows: one set in between is in both this
+/// snapshot and the update of its revision that follows, never in neither.
+async fn snapshot(cp: &ControlPlane) -> Result<(u64, Vec<pb::FlowsUpdate>), Error> {
+    let (revision, tenants) = cp.store.flows_snapshot().await?;
+    let mut secrets = cp.every_secret_value().await?;
     let tenants: Vec<pb::TenantFlows> = tenants
         .into_iter()
-        .map(|(tenant, bindings)| convert::runner_flows(tenant, &bindings))
+        .map(|(tenant, bindings)| {
+            let values = secrets.remove(&tenant).unwrap_or_default();
+            convert::runner_flows(tenant, &bindings, &values)
+        })
         .collect();
     Ok((
         revision,
@@ -107,6 +118,7 @@ impl RunnerSync for RunnerSyncApi {
             .runner(&self.cp.store, request.metadata())
             .await?;
         let r = request.into_inner();
+        let cp = Arc::clone(&self.cp);
         let store = self.cp.store.clone();
         let revoked = super::until_revoked(store.clone(), self.cp.revocations(), caller.token_id);
         let current = store.current_revision().await?;
@@ -130,7 +142,7 @@ impl RunnerSync for RunnerSyncApi {
             let mut revision = r.after_revision;
             // A runner that is new, or ahead of this database (it was reset), starts over.
             if revision == 0 || revision > current {
-                match snapshot(&store).await {
+                match snapshot(&cp).await {
                     Ok((at, parts)) => {
                         revision = at;
                         for part in parts {
@@ -150,7 +162,7 @@ impl RunnerSync for RunnerSyncApi {
                 match store.changes_after(revision).await {
                     Ok(changes) => {
                         for (at, tenant) in changes {
-                            let update = match tenant_flows(&store, &tenant).await {
+                            let update = match tenant_flows(&cp, &tenant).await {
                                 Ok(flows) => Ok(pb::FlowsUpdate {
                                     revision: at,
                                     update: Some(Update::Tenant(flows)),

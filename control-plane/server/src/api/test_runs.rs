@@ -7,12 +7,13 @@
 //! never a sign-in's, with a per-tenant share there too.
 
 use super::convert;
-use crate::rules::{check_binding, check_slug, check_trigger};
+use crate::rules::{check_binding, check_secret_name, check_slug, check_trigger};
 use crate::schema::ConfigSchema;
 use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
+use actions_proto::sizes::{MAX_SECRET_VALUE_BYTES, MAX_SECRETS_PER_ACTION};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::{Code, Request, Response, Status};
@@ -119,6 +120,44 @@ fn about(field: &str, error: Error) -> Error {
 }
 
 impl TestRunsApi {
+    /// The secrets a test run of `slug` sees: the Action's stored values,
+    /// with the request's test values over them (each checked as a set
+    /// secret would be).
+    async fn test_secrets(
+        &self,
+        tenant: &str,
+        slug: Option<&str>,
+        given: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, Error> {
+        if given.len() > MAX_SECRETS_PER_ACTION {
+            return Err(Error::Invalid(format!(
+                "secrets: {} test values; an Action may have at most {MAX_SECRETS_PER_ACTION}",
+                given.len()
+            )));
+        }
+        for (name, value) in &given {
+            check_secret_name("secrets", name)?;
+            if value.len() > MAX_SECRET_VALUE_BYTES {
+                return Err(Error::Invalid(format!(
+                    "secrets: the test value of {name} is {} bytes, over the limit of \
+                     {MAX_SECRET_VALUE_BYTES}",
+                    value.len()
+                )));
+            }
+        }
+        let mut secrets: HashMap<String, String> = match slug {
+            Some(slug) => self
+                .cp
+                .action_secret_values(tenant, slug)
+                .await?
+                .into_iter()
+                .collect(),
+            None => HashMap::new(),
+        };
+        secrets.extend(given);
+        Ok(secrets)
+    }
+
     /// The bindings a slot would have after a change not yet saved, each
     /// checked as an attach would check it, resolved to the live version it
     /// would run. Nothing is stored.
@@ -187,7 +226,14 @@ impl TestRunsApi {
                 })?;
             let config =
                 check_binding(&live, trigger, &c.config_json).map_err(|e| about(&field, e))?;
+            let secrets = self
+                .cp
+                .action_secret_values(tenant, &c.action_slug)
+                .await?
+                .into_iter()
+                .collect();
             bindings.push(run::Binding {
+                secrets,
                 id,
                 action_slug: c.action_slug.clone(),
                 action_version: live.version,
@@ -250,6 +296,9 @@ impl Tests for TestRunsApi {
             Error::NotFound(format!("version {:?} of action {:?}", r.version, r.slug))
         })?;
         let config = check_binding(&version, trigger.as_str(), &r.config_json)?;
+        let secrets = self
+            .test_secrets(&caller.tenant, Some(version.slug.as_str()), r.secrets)
+            .await?;
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_action(self.authorised(run::ExecuteActionRequest {
@@ -260,6 +309,7 @@ impl Tests for TestRunsApi {
                 module_sha256: version.module_sha256,
                 action_slug: version.slug,
                 action_version: version.version,
+                secrets,
             })?)
             .await
             .map_err(from_runner)?;
@@ -275,6 +325,16 @@ impl Tests for TestRunsApi {
         let trigger = check_trigger("trigger", &r.trigger)?;
         parse_event(&r.event_json)?;
         let (config_schema, _) = ConfigSchema::parse(&r.config_schema_json)?;
+        if !r.slug.is_empty() {
+            check_slug("slug", &r.slug)?;
+        }
+        let secrets = self
+            .test_secrets(
+                &caller.tenant,
+                Some(r.slug.as_str()).filter(|s| !s.is_empty()),
+                r.secrets,
+            )
+            .await?;
         let package = super::actions::source_package(r.source)?;
         let compiled = self.cp.compile(&caller.tenant, package).await?;
         // What a saved version made for this trigger would be, so that the
@@ -292,6 +352,7 @@ impl Tests for TestRunsApi {
             live: 0,
             plugin_id: compiled.plugin_id.clone(),
             wasm_bytes: compiled.wasm.len() as i64,
+            secrets: "[]".into(),
         };
         let config = check_binding(&unsaved, trigger.as_str(), &r.config_json)?;
         self.cp
@@ -306,6 +367,7 @@ impl Tests for TestRunsApi {
                 event_json: r.event_json,
                 config_json: config,
                 module_sha256: compiled.sha256,
+                secrets,
                 ..run::ExecuteActionRequest::default()
             })?)
             .await
@@ -326,13 +388,14 @@ impl Tests for TestRunsApi {
             self.candidate_bindings(&caller.tenant, trigger.as_str(), &r.candidate)
                 .await?
         } else {
+            let secrets = self.cp.tenant_secret_values(&caller.tenant).await?;
             self.cp
                 .store
                 .bindings(&caller.tenant)
                 .await?
                 .iter()
                 .filter(|b| b.trigger_name == trigger.as_str() && !b.module_sha256.is_empty())
-                .map(convert::runner_binding)
+                .map(|b| convert::runner_binding(b, secrets.get(&b.action_slug)))
                 .collect()
         };
         let (mut runner, _) = self.cp.test_runner()?;

@@ -6,6 +6,7 @@ use super::flows::StoredBinding;
 use super::sql;
 use super::{Store, now_ms};
 use crate::Error;
+use actions_proto::manifest::SecretDeclaration;
 use semver::Version;
 use sqlx::{Any, Executor};
 
@@ -47,6 +48,8 @@ pub struct StoredVersion {
     pub plugin_id: String,
     /// The module's size.
     pub wasm_bytes: i64,
+    /// The secrets it reads, a JSON list of `{name, description}`.
+    pub secrets: String,
 }
 
 impl StoredVersion {
@@ -54,6 +57,17 @@ impl StoredVersion {
     pub fn trigger_names(&self) -> Vec<String> {
         serde_json::from_str(&self.triggers).unwrap_or_default()
     }
+
+    /// The secrets it reads.
+    pub fn secret_declarations(&self) -> Vec<SecretDeclaration> {
+        secret_declarations(&self.secrets)
+    }
+}
+
+/// Secret declarations as the `versions.secrets` column keeps them (checked
+/// when saved; a version from before secrets has `[]`).
+pub(crate) fn secret_declarations(column: &str) -> Vec<SecretDeclaration> {
+    serde_json::from_str(column).unwrap_or_default()
 }
 
 /// An Action with what a listing shows of it: its latest version, the live
@@ -142,6 +156,8 @@ pub struct NewVersion {
     pub module_sha256: String,
     /// The plugin it was compiled for.
     pub plugin_id: String,
+    /// The secrets it reads, checked.
+    pub secrets: Vec<SecretDeclaration>,
 }
 
 /// What the audit says of a saved version: its module and triggers, and
@@ -152,6 +168,9 @@ fn version_saved_details(new: &NewVersion, schema_before: Option<&str>) -> serde
         "module_sha256": new.module_sha256,
         "triggers": new.triggers,
     });
+    if !new.secrets.is_empty() {
+        details["secrets"] = new.secrets.iter().map(|d| d.name.as_str()).collect();
+    }
     if let Some(before) = schema_before.filter(|before| *before != new.config_schema) {
         let as_json = |text: &str| {
             serde_json::from_str::<serde_json::Value>(text).unwrap_or_else(|_| text.into())
@@ -165,7 +184,7 @@ fn version_saved_details(new: &NewVersion, schema_before: Option<&str>) -> serde
 const VERSION_COLUMNS: &str = "v.slug, v.version, v.major, v.triggers, v.config_schema, \
      v.module_sha256, v.created_at_ms, v.created_by, v.published_at_ms, \
      CASE WHEN l.version IS NULL THEN 0 ELSE 1 END AS live, m.plugin_id, \
-     LENGTH(m.wasm) AS wasm_bytes";
+     LENGTH(m.wasm) AS wasm_bytes, v.secrets";
 
 const VERSION_FROM: &str = "versions v \
      JOIN modules m ON m.sha256 = v.module_sha256 \
@@ -259,8 +278,8 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO versions (tenant_id, slug, version, major, minor, patch, triggers, \
-             config_schema, source, javascript, module_sha256, created_at_ms, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             config_schema, source, javascript, module_sha256, created_at_ms, created_by, secrets) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(tenant)
         .bind(&new.slug)
@@ -275,6 +294,7 @@ impl Store {
         .bind(&new.module_sha256)
         .bind(now)
         .bind(actor)
+        .bind(serde_json::to_string(&new.secrets).unwrap_or_else(|_| "[]".into()))
         .execute(tx.tx())
         .await?;
         append(
@@ -388,15 +408,16 @@ impl Store {
     }
 
     /// Makes `version` the live version of its major. `check` sees the
-    /// bindings that follow that major, in the same transaction, and may
-    /// refuse. Writes `flow.action_published`.
+    /// bindings that follow that major and the names of the Action's
+    /// secrets that are set, in the same transaction, and may refuse.
+    /// Writes `flow.action_published`.
     pub async fn publish(
         &self,
         tenant: &str,
         slug: &str,
         version: &str,
         actor: &str,
-        check: impl FnOnce(&StoredVersion, &[StoredBinding]) -> Result<(), Error>,
+        check: impl FnOnce(&StoredVersion, &[StoredBinding], &[String]) -> Result<(), Error>,
     ) -> Result<StoredVersion, Error> {
         let mut change = self.change_flows(tenant).await?;
         let stored = version_in(change.tx(), tenant, slug, version).await?;
@@ -404,7 +425,14 @@ impl Store {
             .ok_or_else(|| Error::NotFound(format!("version {version:?} of action {slug:?}")))?;
         let following =
             super::flows::bindings_of(change.tx(), tenant, Some((slug, stored.major))).await?;
-        check(&stored, &following)?;
+        let secrets_set: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM action_secrets WHERE tenant_id = $1 AND slug = $2 ORDER BY name",
+        )
+        .bind(tenant)
+        .bind(slug)
+        .fetch_all(change.tx())
+        .await?;
+        check(&stored, &following, &secrets_set)?;
         let now = now_ms();
         sqlx::query(
             "UPDATE versions SET published_at_ms = $1 WHERE tenant_id = $2 AND slug = $3 AND version = $4",
@@ -482,6 +510,12 @@ impl Store {
             .bind(slug)
             .execute(tx.tx())
             .await?;
+        let secrets = sqlx::query("DELETE FROM action_secrets WHERE tenant_id = $1 AND slug = $2")
+            .bind(tenant)
+            .bind(slug)
+            .execute(tx.tx())
+            .await?
+            .rows_affected();
         let deleted = sqlx::query("DELETE FROM versions WHERE tenant_id = $1 AND slug = $2")
             .bind(tenant)
             .bind(slug)
@@ -500,7 +534,7 @@ impl Store {
                 kind: "action.deleted",
                 actor,
                 subject: slug,
-                details: serde_json::json!({ "versions": deleted }),
+                details: serde_json::json!({ "versions": deleted, "secrets": secrets }),
             },
         )
         .await?;

@@ -191,7 +191,7 @@ async fn live_version<'c>(
 ) -> Result<Option<StoredVersion>, Error> {
     let columns = "v.slug, v.version, v.major, v.triggers, v.config_schema, v.module_sha256, \
          v.created_at_ms, v.created_by, v.published_at_ms, 1 AS live, m.plugin_id, \
-         LENGTH(m.wasm) AS wasm_bytes \
+         LENGTH(m.wasm) AS wasm_bytes, v.secrets \
          FROM live_versions l \
          JOIN versions v ON v.tenant_id = l.tenant_id AND v.slug = l.slug AND v.version = l.version \
          JOIN modules m ON m.sha256 = v.module_sha256 \

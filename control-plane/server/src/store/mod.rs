@@ -15,6 +15,7 @@ mod audit;
 pub mod flows;
 mod run_stats;
 mod runs;
+mod secrets;
 mod tenants;
 
 pub use actions::{ActionSummary, NewVersion, StoredAction, StoredVersion};
@@ -22,6 +23,7 @@ pub use audit::{AuditEntry, StoredAuditEvent};
 pub use flows::{BindingChanges, NewBinding, StoredBinding};
 pub use run_stats::{MAX_SCANNED_RUNS, StatsWindow};
 pub use runs::RunFilter;
+pub use secrets::{NewSecret, StoredSecret};
 pub use tenants::{RUNNER_TOKEN_PREFIX, StoredTenant, StoredToken};
 
 use crate::Error;

@@ -150,6 +150,7 @@ pub async fn binding_limits_are_kept_checked_and_applied(h: &Harness) {
                     files: [("src/index.ts".to_owned(), SPIN.to_owned())].into(),
                     entry: "src/index.ts".into(),
                 }),
+                ..Default::default()
             },
             &token,
         ))

@@ -2,11 +2,13 @@
 //! PostgreSQL database made for the test and dropped after it.
 
 use actions_control_plane::auth::Secrets;
+use actions_control_plane::sealing::SealingKeys;
 use actions_control_plane::store::Store;
 use actions_control_plane::{ControlPlane, TestRunnerSettings, api};
 use actions_proto::controlplane::v1::{
     self as pb, actions_client::ActionsClient, audit_client::AuditClient,
-    flows_client::FlowsClient, tenants_client::TenantsClient, tests_client::TestsClient,
+    flows_client::FlowsClient, secrets_client::SecretsClient, tenants_client::TenantsClient,
+    tests_client::TestsClient,
 };
 use actions_proto::runner::v1::{
     ExecuteRequest, ExecuteResponse, execution_client::ExecutionClient,
@@ -22,6 +24,11 @@ use tonic::transport::Channel;
 pub const OPERATOR: &str = "operator-secret-for-tests";
 pub const RUNNER_TOKEN: &str = "runner-secret-for-tests";
 pub const SYNC_TOKEN: &str = "sync-secret-for-tests";
+/// The key the control plane seals secrets with.
+pub const SECRETS_KEY: [u8; 32] = [0x11; 32];
+/// The key a rotation moves to: the control plane already opens with it, as
+/// every replica must before any of them starts sealing with it.
+pub const NEXT_SECRETS_KEY: [u8; 32] = [0x22; 32];
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
@@ -174,6 +181,9 @@ impl Harness {
         )
         .await
         .expect("control plane")
+        .open_secrets(Some(SealingKeys::new(&SECRETS_KEY, &[NEXT_SECRETS_KEY])))
+        .await
+        .expect("secrets open")
         .with_console(Some(console_files(data.path())));
         let modules = data.path().join("modules");
         std::fs::create_dir_all(&modules).expect("modules dir");
@@ -245,6 +255,12 @@ impl Harness {
             .await
             .expect("the runner stops")
             .expect("the runner task ends cleanly");
+    }
+
+    /// The database the control plane uses: a test may open it beside the
+    /// control plane (another replica, or the raw rows).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub fn tenants(&self) -> TenantsClient<Channel> {
@@ -350,6 +366,9 @@ impl Harness {
     }
     pub fn audit(&self) -> AuditClient<Channel> {
         AuditClient::new(self.cp.clone())
+    }
+    pub fn secrets(&self) -> SecretsClient<Channel> {
+        SecretsClient::new(self.cp.clone())
     }
 
     /// A tenant and a token for it.

@@ -66,6 +66,7 @@ on_both_databases!(
     a_candidate_slot_runs_an_unsaved_change_and_stores_nothing,
     the_audit_of_an_action_shows_its_config_and_schema_changes,
     run_stats_count_a_tenants_runs_per_minute_and_action,
+    secrets_are_write_only_sealed_redacted_and_needed_to_publish,
 );
 
 /// Faults that only a server database can have.

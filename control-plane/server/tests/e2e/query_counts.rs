@@ -112,6 +112,7 @@ async fn save(store: &Store, tenant: &str, slug: &str, version: &str, triggers: 
                 wasm: module.clone().into_bytes(),
                 module_sha256: hex::encode(Sha256::digest(module.as_bytes())),
                 plugin_id: "test".into(),
+                secrets: Vec::new(),
             },
             "test",
         )
@@ -121,7 +122,7 @@ async fn save(store: &Store, tenant: &str, slug: &str, version: &str, triggers: 
 
 async fn publish(store: &Store, tenant: &str, slug: &str, version: &str) {
     store
-        .publish(tenant, slug, version, "test", |_, _| Ok(()))
+        .publish(tenant, slug, version, "test", |_, _, _| Ok(()))
         .await
         .expect("publish");
 }

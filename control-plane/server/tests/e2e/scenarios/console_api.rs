@@ -97,6 +97,7 @@ pub async fn unsaved_sources_run_in_the_sandbox_and_compile_errors_are_located(h
         event_json: login_event("t@t.t"),
         config_json: config.to_string(),
         config_schema_json: schema.clone(),
+        ..Default::default()
     };
     let good = "export async function execute(event, api) {\n  console.log('unsaved', event.config.value);\n  api.accessToken.setCustomClaim('https://x/v', event.config.value);\n}\n";
     let answer = h

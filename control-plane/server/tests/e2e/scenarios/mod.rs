@@ -12,6 +12,7 @@ mod guide_patterns;
 mod hostile_tenants;
 mod monitoring;
 mod packages;
+mod secrets;
 mod tenant_isolation;
 mod test_runs;
 mod versions;
@@ -32,6 +33,7 @@ pub use monitoring::{
     the_audit_of_an_action_shows_its_config_and_schema_changes,
 };
 pub use packages::packages_upload_and_hostile_archives_are_refused;
+pub use secrets::secrets_are_write_only_sealed_redacted_and_needed_to_publish;
 pub use tenant_isolation::every_rpc_refuses_another_tenants_data;
 pub use test_runs::test_runs_use_the_sandbox_and_change_no_flow;
 pub use versions::versions_are_compiled_immutable_and_only_go_forward;
@@ -80,6 +82,7 @@ async fn create(
                 config_schema_json: schema.into(),
                 version: String::new(),
                 source: Some(source),
+                ..Default::default()
             },
             token,
         ))
@@ -117,6 +120,7 @@ async fn save(
                 triggers: Vec::new(),
                 config_schema_json: schema.into(),
                 source: Some(source),
+                ..Default::default()
             },
             token,
         ))

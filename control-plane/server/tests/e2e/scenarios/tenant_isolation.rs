@@ -160,6 +160,7 @@ pub async fn every_rpc_refuses_another_tenants_data(h: &Harness) {
                     trigger: POST_LOGIN.into(),
                     event_json: login_event("b@beta.test"),
                     config_json: String::new(),
+                    ..Default::default()
                 },
                 &beta,
             ))

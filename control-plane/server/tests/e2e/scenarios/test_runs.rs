@@ -33,6 +33,7 @@ pub async fn test_runs_use_the_sandbox_and_change_no_flow(h: &Harness) {
         trigger: trigger.into(),
         event_json,
         config_json: config.to_string(),
+        ..Default::default()
     };
     let answer = tests
         .test_version(auth(
