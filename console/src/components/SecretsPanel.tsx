@@ -167,7 +167,7 @@ function SecretValue({
   };
 
   return (
-    <form className="secret-value" onSubmit={set} aria-label={`Value of ${secret.name}`}>
+    <form className="secret-value" onSubmit={set} aria-label={`Set ${secret.name}`}>
       <label htmlFor={id} className="visually-hidden">
         {secret.set ? `New value of ${secret.name}` : `Value of ${secret.name}`}
       </label>
