@@ -592,7 +592,7 @@ test('a secret: declared, publish refused until set, set in the Secrets tab, tes
   await shot(page, '31-secret-set');
 
   // Now 0.1.0 publishes.
-  await page.getByRole('tab', { name: 'Versions' }).click();
+  await page.getByRole('status', { name: 'Ready to publish' }).getByRole('button', { name: 'Open Versions' }).click();
   await page.getByRole('row', { name: /^0\.1\.0 / }).getByRole('button', { name: 'Publish 0.1.0' }).click();
   await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toContainText('live');
 

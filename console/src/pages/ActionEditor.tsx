@@ -287,12 +287,12 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
           {saveProblem}
         </p>
       )}
-      {refusal && refusal.names.length > 0 && (
+      {refusal && (
         <UnsetSecrets
           refusal={refusal}
-          onOpen={() => {
-            setTab('secrets');
-            document.getElementById('tab-secrets')?.focus();
+          onOpen={(to) => {
+            setTab(to);
+            document.getElementById(`tab-${to}`)?.focus();
           }}
         />
       )}
@@ -415,7 +415,13 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
             reloadKey={versions}
             highlighted={refusal?.names ?? []}
             // Once set, a secret no longer stands in the way of the refused publish.
-            onListed={(list) => setRefusal((r) => r && { ...r, names: r.names.filter((n) => !list.some((s) => s.name === n && s.set)) })}
+            onListed={(list) => {
+              if (!refusal?.names.length) return;
+              const names = refusal.names.filter((n) => !list.some((s) => s.name === n && s.set));
+              if (names.length === refusal.names.length) return;
+              setRefusal({ ...refusal, names });
+              if (!names.length) setSaveProblem(undefined);
+            }}
           />
         </div>
       )}
@@ -429,6 +435,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
             onUnsetSecrets={setRefusal}
             onPublished={async () => {
               setRefusal(undefined);
+              setSaveProblem(undefined);
               const list = await api.actions.listVersions({ slug: draft.slug, pageSize: 100 });
               setVersions(list.versions);
             }}
@@ -439,8 +446,18 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
   );
 }
 
-/** Which secrets kept a version from being published, and the way to set them. */
-function UnsetSecrets({ refusal, onOpen }: { refusal: PublishRefusal; onOpen: () => void }) {
+/** Which secrets kept a version from being published, and the way to set them; once all are set, the way to publish. */
+function UnsetSecrets({ refusal, onOpen }: { refusal: PublishRefusal; onOpen: (tab: 'secrets' | 'versions') => void }) {
+  if (!refusal.names.length) {
+    return (
+      <div className="warning unset-secrets" role="status" aria-label="Ready to publish">
+        <p>Every secret {refusal.version} reads has a value now: publish it from Versions.</p>
+        <button type="button" className="secondary" onClick={() => onOpen('versions')}>
+          Open Versions
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="warning unset-secrets" role="alert" aria-label="Secrets without a value">
       <p>
@@ -453,7 +470,7 @@ function UnsetSecrets({ refusal, onOpen }: { refusal: PublishRefusal; onOpen: ()
         ))}
         . Set {refusal.names.length === 1 ? 'it' : 'them'} in the Secrets tab, then publish {refusal.version} from Versions.
       </p>
-      <button type="button" className="secondary" onClick={onOpen}>
+      <button type="button" className="secondary" onClick={() => onOpen('secrets')}>
         Open the Secrets tab
       </button>
     </div>
