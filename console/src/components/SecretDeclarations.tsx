@@ -14,6 +14,8 @@ type Props = {
  */
 export function SecretDeclarations({ value, onChange, readOnly, problem }: Props) {
   const problems = declarationProblems(value);
+  // A row just added is not wrong yet: its empty name is pointed out once a save is tried.
+  if (!problem) value.forEach((row, i) => !row.name && delete problems[i]);
   const setRow = (i: number, patch: Partial<SecretRow>) => onChange(value.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <fieldset className="secret-declarations" aria-describedby="secrets-help">
