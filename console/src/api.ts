@@ -6,6 +6,7 @@ import {
   Actions,
   Audit,
   Flows,
+  Secrets,
   SourceProblemSchema,
   Tenants,
   Tests,
@@ -18,6 +19,7 @@ export type ApiClients = {
   flows: Client<typeof Flows>;
   tests: Client<typeof Tests>;
   audit: Client<typeof Audit>;
+  secrets: Client<typeof Secrets>;
 };
 
 /** Called when the server says the token is no good any more. */
@@ -43,6 +45,7 @@ export function clients(token: string, onUnauthenticated: OnUnauthenticated): Ap
     flows: createClient(Flows, transport),
     tests: createClient(Tests, transport),
     audit: createClient(Audit, transport),
+    secrets: createClient(Secrets, transport),
   };
 }
 

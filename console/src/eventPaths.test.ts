@@ -16,4 +16,10 @@ describe('the {} picker', () => {
     expect(byPath.has('event.connection.strategy')).toBe(true);
     expect(paths.length).toBeGreaterThan(30);
   });
+
+  it('lists the declared secrets under event.secrets', () => {
+    const byPath = new Map(eventPaths(dts, [], ['API_KEY']).map((p) => [p.path, p.type]));
+    expect(byPath.get('event.secrets')).toBe('the secrets it declares');
+    expect(byPath.get('event.secrets.API_KEY')).toBe('string (secret)');
+  });
 });

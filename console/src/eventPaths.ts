@@ -26,8 +26,8 @@ function interfaces(dts: string): Map<string, Member[]> {
 
 export type EventPath = { path: string; type: string };
 
-/** event.* paths, depth first, with config fields from the Action's schema. */
-export function eventPaths(dts: string, configFields: { name: string; type: string }[]): EventPath[] {
+/** event.* paths, depth first, with config fields from the Action's schema and the secrets it declares. */
+export function eventPaths(dts: string, configFields: { name: string; type: string }[], secretNames: string[] = []): EventPath[] {
   const known = interfaces(dts);
   const out: EventPath[] = [];
   const walk = (prefix: string, members: Member[], seen: Set<string>) => {
@@ -36,6 +36,11 @@ export function eventPaths(dts: string, configFields: { name: string; type: stri
       if (member.name === 'config') {
         out.push({ path, type: 'Config (your config schema)' });
         for (const f of configFields) out.push({ path: `${path}.${f.name}`, type: f.type });
+        continue;
+      }
+      if (member.name === 'secrets') {
+        out.push({ path, type: 'the secrets it declares' });
+        for (const name of secretNames) out.push({ path: `${path}.${name}`, type: 'string (secret)' });
         continue;
       }
       out.push({ path, type: member.optional ? `${member.type} | undefined` : member.type });

@@ -535,3 +535,98 @@ test('the dashboard draws the runs just made', async ({ page }) => {
   }
   await shot(page, '28-dashboard');
 });
+
+// ---- Secrets (issue 18): declared in the editor, set in the Secrets tab, never shown ----
+
+test('a secret: declared, publish refused until set, set in the Secrets tab, tested with a test value, redacted and never shown', async ({ page }) => {
+  const stored = 'stored-s3cret-value'; // 19 characters
+  const testValue = 'test-only-value'; // 15 characters
+  await signIn(page, tenantToken);
+  await page.getByRole('link', { name: 'Actions' }).click();
+  await page.getByRole('button', { name: 'New action' }).click();
+  await page.getByRole('button', { name: /Empty/ }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Secret reader');
+
+  // Declared, with the server's rule for names checked as it is typed.
+  await page.getByRole('button', { name: 'Add secret' }).click();
+  const row = page.getByRole('group', { name: 'Secret 1' });
+  await row.getByLabel('Secret name').fill('1KEY');
+  await expect(page.getByRole('alert').filter({ hasText: 'may not start with a digit' })).toBeVisible();
+  await row.getByLabel('Secret name').fill('API_KEY');
+  const declared = page.getByRole('group', { name: 'Secret API_KEY' });
+  await declared.getByLabel('What it is for').fill('The partner API key');
+  await expect(page.getByRole('alert').filter({ hasText: 'may not start with a digit' })).toHaveCount(0);
+  await setCode(
+    page,
+    'export async function execute(event, api) {\n  console.log(`key ${event.secrets.API_KEY} has ${event.secrets.API_KEY.length} characters`);\n  return api.access.allow();\n}\n',
+  );
+  // The {} picker knows it.
+  await page.getByRole('button', { name: 'Insert event path' }).click();
+  await page.getByLabel('Filter event paths').fill('secrets');
+  await expect(page.getByRole('option', { name: /event\.secrets\.API_KEY/ })).toBeVisible();
+  await page.getByLabel('Filter event paths').press('Escape');
+  await shot(page, '29-secret-declared');
+
+  // Save saves 0.1.0 but publishing is refused: API_KEY has no value.
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Saved 0.1.0, but publishing it was refused' })).toBeVisible();
+  const refusal = page.getByRole('alert', { name: 'Secrets without a value' });
+  await expect(refusal).toContainText('API_KEY');
+  await shot(page, '30-publish-refused-unset-secret');
+  await refusal.getByRole('button', { name: 'Open the Secrets tab' }).click();
+  await expect(page.getByRole('tab', { name: 'Secrets' })).toHaveAttribute('aria-selected', 'true');
+  const state = page.getByTestId('secret-state-API_KEY');
+  await expect(state).toContainText('not set');
+  await expect(state).toContainText('Publishing is refused until set');
+  await expect(page.getByRole('row', { name: /API_KEY/ })).toContainText('The partner API key');
+
+  // Set: the password field is cleared, and who set it shows, never the value.
+  const value = page.getByLabel('Value of API_KEY', { exact: true });
+  await expect(value).toHaveAttribute('type', 'password');
+  await value.fill(stored);
+  await page.getByRole('form', { name: 'Set API_KEY' }).getByRole('button', { name: 'Set' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'API_KEY set. Its value is not shown again.' })).toBeVisible();
+  await expect(state).toContainText('set by console');
+  await expect(page.getByLabel('New value of API_KEY', { exact: true })).toHaveValue('');
+  await expect(refusal).toHaveCount(0);
+  await shot(page, '31-secret-set');
+
+  // Now 0.1.0 publishes.
+  await page.getByRole('status', { name: 'Ready to publish' }).getByRole('button', { name: 'Open Versions' }).click();
+  await page.getByRole('row', { name: /^0\.1\.0 / }).getByRole('button', { name: 'Publish 0.1.0' }).click();
+  await expect(page.getByRole('row', { name: /^0\.1\.0 / })).toContainText('live');
+
+  // Removing it is refused while the live version reads it.
+  await page.getByRole('tab', { name: 'Secrets' }).click();
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Remove API_KEY' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'API_KEY not removed' })).toBeVisible();
+  await expect(state).toContainText('set by console');
+  await shot(page, '32-secret-removal-refused');
+
+  // The Test tab: the stored value (19 characters) without a test value, the test value (15) with one; both redacted.
+  await page.getByRole('tab', { name: 'Test' }).click();
+  const logs = page.getByRole('list', { name: 'Logs' });
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(logs).toContainText('key [redacted] has 19 characters');
+  const testInput = page.getByLabel('Test value of API_KEY');
+  await expect(testInput).toHaveAttribute('type', 'password');
+  await testInput.fill(testValue);
+  await page.getByRole('button', { name: 'Run' }).click();
+  await expect(logs).toContainText('key [redacted] has 15 characters');
+  await expect(page.getByRole('region', { name: 'Result' })).not.toContainText(testValue);
+  await expect(page.getByRole('region', { name: 'Result' })).not.toContainText(stored);
+  await shot(page, '33-secret-test-redacted');
+
+  // Nowhere on the page, nor in any field, nor after a reload.
+  const nowhere = async () => {
+    expect(await page.content()).not.toContain(stored);
+    const values = await page.locator('input, textarea').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    expect(values.join('\n')).not.toContain(stored);
+  };
+  await nowhere();
+  await page.reload();
+  await page.getByRole('tab', { name: 'Secrets' }).click();
+  await expect(page.getByTestId('secret-state-API_KEY')).toContainText('set by console');
+  await nowhere();
+});

@@ -11,13 +11,15 @@ type Props = {
   /** The server's compile error, marked at its place until the text changes. */
   problem?: SourceProblem;
   configFields: { name: string; type: string }[];
+  /** The names of the secrets the draft declares, for the picker. */
+  secretNames: string[];
 };
 
 const uriOf = (path: string) => monaco.Uri.parse(`file:///${path}`);
 const languageOf = (path: string) => (path.endsWith('.json') ? 'json' : path.endsWith('.js') ? 'javascript' : 'typescript');
 
 /** Monaco with one model per file of the package; the declarations come from ../monaco. */
-export function CodeEditor({ files, onChange, readOnly, problem, configFields }: Props) {
+export function CodeEditor({ files, onChange, readOnly, problem, configFields, secretNames }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<monaco.editor.IStandaloneCodeEditor>(undefined);
   const paths = useMemo(() => Object.keys(files).sort(), [files]);
@@ -131,7 +133,7 @@ export function CodeEditor({ files, onChange, readOnly, problem, configFields }:
           {'{}'} Insert event path
         </button>
       </div>
-      {picker && <EventPicker configFields={configFields} onPick={insert} onClose={() => setPicker(false)} />}
+      {picker && <EventPicker configFields={configFields} secretNames={secretNames} onPick={insert} onClose={() => setPicker(false)} />}
       <div ref={host} className="monaco-host" data-testid="code-editor" />
     </div>
   );
@@ -139,14 +141,16 @@ export function CodeEditor({ files, onChange, readOnly, problem, configFields }:
 
 function EventPicker({
   configFields,
+  secretNames,
   onPick,
   onClose,
 }: {
   configFields: { name: string; type: string }[];
+  secretNames: string[];
   onPick: (p: EventPath) => void;
   onClose: () => void;
 }) {
-  const all = useMemo(() => eventPaths(ACTIONS_D_TS, configFields), [configFields]);
+  const all = useMemo(() => eventPaths(ACTIONS_D_TS, configFields, secretNames), [configFields, secretNames]);
   const [filter, setFilter] = useState('');
   const shown = all.filter((p) => p.path.toLowerCase().includes(filter.toLowerCase()));
   return (

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { explain, sourceProblem, type ApiClients } from '../api';
 import type { ExecuteResponse } from '../gen/actions/runner/v1/execution_pb';
 import type { SourceProblem } from '../gen/actions/controlplane/v1/management_pb';
+import { testSecrets } from '../secrets';
 import { sampleEvent } from '../starters';
 import { ConfigForm } from './ConfigForm';
 import { RunResult } from './RunResult';
@@ -11,20 +12,25 @@ type Props = {
   triggers: string[];
   files: Record<string, string>;
   schema: string;
+  /** The secrets the draft declares: each may get a test value. */
+  secretNames: string[];
+  /** The saved Action the code is an edit of: its stored secrets fill in those without a test value. */
+  slug?: string;
   /** Inputs kept by the editor page, so that switching tabs keeps them. */
   inputs: TestInputs;
   setInputs: (inputs: TestInputs) => void;
   onSourceProblem: (problem: SourceProblem) => void;
 };
 
-export type TestInputs = { trigger: string; event: string; config: string };
+/** `secrets`: test values by name, kept in memory only, never saved. */
+export type TestInputs = { trigger: string; event: string; config: string; secrets: Record<string, string> };
 
 export function initialInputs(trigger: string, event: string | undefined, config: string): TestInputs {
-  return { trigger, event: event ?? sampleEvent(trigger), config };
+  return { trigger, event: event ?? sampleEvent(trigger), config, secrets: {} };
 }
 
 /** The Test tab: the editor's current text, unsaved, run in the production sandbox. */
-export function TestTab({ api, triggers, files, schema, inputs, setInputs, onSourceProblem }: Props) {
+export function TestTab({ api, triggers, files, schema, secretNames, slug, inputs, setInputs, onSourceProblem }: Props) {
   const [result, setResult] = useState<ExecuteResponse>();
   const [problem, setProblem] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -42,6 +48,8 @@ export function TestTab({ api, triggers, files, schema, inputs, setInputs, onSou
           eventJson: inputs.event,
           configJson: inputs.config,
           configSchemaJson: schema,
+          secrets: testSecrets(inputs.secrets, secretNames),
+          slug: slug ?? '',
         }),
       );
     } catch (error) {
@@ -91,6 +99,28 @@ export function TestTab({ api, triggers, files, schema, inputs, setInputs, onSou
             />
           </label>
         </fieldset>
+        {secretNames.length > 0 && (
+          <fieldset className="test-secrets">
+            <legend>Secrets</legend>
+            <p className="help">
+              Test values for this run only, never saved.{' '}
+              {slug ? 'A secret left empty gets the value set in the Secrets tab, if any.' : 'Without one a secret is not set: the Action is not saved yet.'}
+            </p>
+            {secretNames.map((name) => (
+              <label key={name}>
+                Test value of {name}
+                <input
+                  type="password"
+                  autoComplete="off"
+                  spellCheck={false}
+                  value={inputs.secrets[name] ?? ''}
+                  placeholder={slug ? 'empty: the stored value' : ''}
+                  onChange={(e) => setInputs({ ...inputs, secrets: { ...inputs.secrets, [name]: e.target.value } })}
+                />
+              </label>
+            ))}
+          </fieldset>
+        )}
         <button type="button" onClick={run} disabled={busy || !trigger}>
           {busy ? 'Running…' : 'Run'}
         </button>

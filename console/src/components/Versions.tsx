@@ -2,13 +2,22 @@ import { useEffect, useRef, useState } from 'react';
 import { explain, type ApiClients } from '../api';
 import type { Version } from '../gen/actions/controlplane/v1/management_pb';
 import { monaco } from '../monaco';
+import { unsetSecrets } from '../secrets';
 
-type Props = { api: ApiClients; slug: string; versions: Version[]; onPublished: () => void; marked?: string };
+type Props = {
+  api: ApiClients;
+  slug: string;
+  versions: Version[];
+  onPublished: () => void;
+  /** A publish refused because these secrets have no value. */
+  onUnsetSecrets: (refusal: { version: string; names: string[] }) => void;
+  marked?: string;
+};
 
 const when = (ms: bigint) => (ms ? new Date(Number(ms)).toLocaleString() : '');
 
 /** An Action's versions, newest first: a diff against the previous one, and publish (roll back). */
-export function Versions({ api, slug, versions, onPublished, marked }: Props) {
+export function Versions({ api, slug, versions, onPublished, onUnsetSecrets, marked }: Props) {
   const [diffOf, setDiffOf] = useState<string>();
   const [problem, setProblem] = useState<string>();
   const [busy, setBusy] = useState<string>();
@@ -21,6 +30,8 @@ export function Versions({ api, slug, versions, onPublished, marked }: Props) {
       onPublished();
     } catch (error) {
       setProblem(`Publishing ${version}: ${explain(error)}`);
+      const names = unsetSecrets(error);
+      if (names.length) onUnsetSecrets({ version, names });
     } finally {
       setBusy(undefined);
     }

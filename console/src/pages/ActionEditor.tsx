@@ -3,11 +3,14 @@ import { Code, codeOf, explain, sourceProblem, type ApiClients } from '../api';
 import type { SourceProblem, TriggerSlot, Version } from '../gen/actions/controlplane/v1/management_pb';
 import { narrowedDeclarations, setDeclarations } from '../monaco';
 import { fromJsonSchema } from '../schema';
+import { declarationProblems, declaredNames, secretsDeclarations, unsetSecrets, type SecretRow } from '../secrets';
 import { navigate, setUnsavedWork } from '../session';
 import { bumpPatch, isValidSlug, slugOf, versionProblem } from '../slug';
 import { STARTERS } from '../starters';
 import { CodeEditor } from '../components/CodeEditor';
 import { SchemaBuilder } from '../components/SchemaBuilder';
+import { SecretDeclarations } from '../components/SecretDeclarations';
+import { SecretsPanel } from '../components/SecretsPanel';
 import { TestTab, initialInputs, type TestInputs } from '../components/TestTab';
 import { Versions } from '../components/Versions';
 import { tabKeys } from '../tabKeys';
@@ -29,9 +32,15 @@ type Draft = {
   triggers: string[];
   schema: string;
   files: Record<string, string>;
+  /** The secrets it reads (event.secrets), saved with the version. */
+  secrets: SecretRow[];
 };
 
-type Tab = 'code' | 'test' | 'versions';
+type Tab = 'code' | 'test' | 'secrets' | 'versions';
+const TAB_NAMES: Record<Tab, string> = { code: 'Code', test: 'Test', secrets: 'Secrets', versions: 'Versions' };
+
+/** A publish refused because secrets the version reads have no value. */
+type PublishRefusal = { version: string; names: string[] };
 
 const same = (a: Draft, b: Draft) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -51,6 +60,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
   const [compileProblem, setCompileProblem] = useState<SourceProblem>();
   const [notice, setNotice] = useState<string>();
   const [busy, setBusy] = useState<string>();
+  const [refusal, setRefusal] = useState<PublishRefusal>();
   const readOnlyPackage = !!fromPackage;
 
   const load = useCallback(async () => {
@@ -68,6 +78,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
           triggers: latest.triggers,
           schema: JSON.stringify(JSON.parse(latest.configSchemaJson || '{}'), null, 2),
           files: source.source?.files ?? {},
+          secrets: latest.secrets.map((d) => ({ name: d.name, description: d.description })),
         };
         setVersions(list.versions);
         setDraft(loaded);
@@ -82,6 +93,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
           triggers: from.triggers,
           schema: from.configSchema,
           files: from.source,
+          secrets: [],
         };
         setDraft(fresh);
         setSaved(fresh);
@@ -108,7 +120,13 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
     if (!chosen.length) return undefined;
     return chosen.map((s) => s.methods).reduce((a, b) => a.filter((m) => b.includes(m)));
   }, [slots, draft?.triggers]);
-  useEffect(() => setDeclarations(narrowedDeclarations(allowed)), [allowed]);
+  // And event.secrets has the names the draft declares.
+  const secretsKey = JSON.stringify(draft?.secrets ?? []);
+  const secretNames = useMemo(() => declaredNames(JSON.parse(secretsKey) as SecretRow[]), [secretsKey]);
+  useEffect(
+    () => setDeclarations(secretsDeclarations(narrowedDeclarations(allowed), JSON.parse(secretsKey) as SecretRow[])),
+    [allowed, secretsKey],
+  );
 
   const configFields = useMemo(() => {
     const model = draft ? fromJsonSchema(draft.schema) : undefined;
@@ -148,6 +166,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
     if (!draft.triggers.length) problems.triggers = 'Choose at least one trigger the Action is made for.';
     const schema = fromJsonSchema(draft.schema);
     if ('problem' in schema) problems.schema = `Config schema: ${schema.problem}.`;
+    if (Object.keys(declarationProblems(draft.secrets)).length) problems.secrets = 'Fix the secrets it reads (marked above) first.';
     setFieldProblems(problems);
     return Object.keys(problems).length === 0;
   };
@@ -155,6 +174,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
   const save = async (publish: boolean) => {
     setSaveProblem(undefined);
     setNotice(undefined);
+    setRefusal(undefined);
     if (!check()) return;
     setBusy(publish ? 'Saving and publishing…' : 'Saving draft…');
     const request = {
@@ -164,21 +184,25 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
       configSchemaJson: draft.schema,
       source: { files: draft.files, entry: '' },
     };
+    const secrets = draft.secrets.map((d) => ({ name: d.name, description: d.description.trim() }));
     let savedVersion: string | undefined;
     try {
       const answer = exists
-        ? await api.actions.saveVersion(request)
-        : await api.actions.createAction({ ...request, name: draft.name.trim() });
+        ? await api.actions.saveVersion({ ...request, secrets: { items: secrets } })
+        : await api.actions.createAction({ ...request, name: draft.name.trim(), secrets });
       savedVersion = answer.version?.version;
       setExists(true);
-      if (publish && savedVersion) await api.actions.publishVersion({ slug: draft.slug, version: savedVersion });
-      const list = await api.actions.listVersions({ slug: draft.slug, pageSize: 100 });
-      setVersions(list.versions);
+      if (!slug) history.replaceState(null, '', `#/actions/${draft.slug}`);
+      // Saved: the next version is what the editor now holds, whether or not publishing goes through.
       const next = { ...draft, version: bumpPatch(savedVersion ?? draft.version) };
       setSaved(next);
       setDraft(next);
+      setVersions((await api.actions.listVersions({ slug: draft.slug, pageSize: 100 })).versions);
+      if (publish && savedVersion) {
+        await api.actions.publishVersion({ slug: draft.slug, version: savedVersion });
+        setVersions((await api.actions.listVersions({ slug: draft.slug, pageSize: 100 })).versions);
+      }
       setNotice(publish ? `Published ${savedVersion}: it is live for bindings that follow its major.` : `Saved ${savedVersion} as a draft (not published).`);
-      if (!slug) history.replaceState(null, '', `#/actions/${draft.slug}`);
     } catch (error) {
       const at = sourceProblem(error);
       if (at) {
@@ -188,9 +212,11 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
       if (!savedVersion && codeOf(error) === Code.AlreadyExists) {
         setFieldProblems(exists ? { version: explain(error) } : { slug: explain(error) });
       }
+      const unset = savedVersion ? unsetSecrets(error) : [];
+      if (savedVersion && unset.length) setRefusal({ version: savedVersion, names: unset });
       setSaveProblem(
         savedVersion
-          ? `Saved ${savedVersion}, but publishing it failed: ${explain(error)}`
+          ? `Saved ${savedVersion}, but publishing it ${unset.length ? 'was refused' : 'failed'}: ${explain(error)}`
           : `Nothing was saved: ${explain(error)} Your changes are kept.`,
       );
     } finally {
@@ -221,7 +247,7 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
   };
   const live = versions.find((v) => v.live);
 
-  const editorTabs = ['code', 'test', ...(exists ? ['versions'] : [])] as Tab[];
+  const editorTabs = ['code', 'test', ...(exists ? ['secrets', 'versions'] : [])] as Tab[];
   return (
     <section className="editor" aria-labelledby="editor-title">
       <div className="page-head">
@@ -260,6 +286,15 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
         <p role="alert" className="error">
           {saveProblem}
         </p>
+      )}
+      {refusal && (
+        <UnsetSecrets
+          refusal={refusal}
+          onOpen={(to) => {
+            setTab(to);
+            document.getElementById(`tab-${to}`)?.focus();
+          }}
+        />
       )}
       {readOnlyPackage && (
         <p className="notice">This Action came from a package: its files are read-only here. Change the package and upload it again.</p>
@@ -335,17 +370,18 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
           {fieldError('triggers')}
         </fieldset>
         <SchemaBuilder value={draft.schema} onChange={(schema) => update({ schema })} readOnly={readOnlyPackage} problem={fieldProblems.schema} />
+        <SecretDeclarations value={draft.secrets} onChange={(secrets) => update({ secrets })} readOnly={readOnlyPackage} problem={fieldProblems.secrets} />
       </form>
 
       <div role="tablist" aria-label="Editor" className="tabs" onKeyDown={tabKeys(editorTabs, tab, setTab)}>
         {editorTabs.map((t) => (
           <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} tabIndex={tab === t ? 0 : -1} onClick={() => setTab(t)}>
-            {t === 'code' ? 'Code' : t === 'test' ? 'Test' : 'Versions'}
+            {TAB_NAMES[t]}
           </button>
         ))}
       </div>
       <div role="tabpanel" id="panel-code" aria-labelledby="tab-code" hidden={tab !== 'code'}>
-        <CodeEditor files={draft.files} onChange={onFileChange} readOnly={readOnlyPackage} problem={compileProblem} configFields={configFields} />
+        <CodeEditor files={draft.files} onChange={onFileChange} readOnly={readOnlyPackage} problem={compileProblem} configFields={configFields} secretNames={secretNames} />
         {compileProblem && (
           <p role="alert" className="error" data-testid="compile-problem">
             {compileProblem.file}, line {compileProblem.line}, column {compileProblem.column}: {compileProblem.message}
@@ -359,12 +395,32 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
             triggers={draft.triggers}
             files={draft.files}
             schema={draft.schema}
+            secretNames={secretNames}
+            slug={exists ? draft.slug : undefined}
             inputs={inputs}
             setInputs={setInputs}
             onSourceProblem={(p) => {
               // Show the problem where it is: the code, marked at its line.
               setCompileProblem(p);
               setTab('code');
+            }}
+          />
+        </div>
+      )}
+      {tab === 'secrets' && (
+        <div role="tabpanel" id="panel-secrets" aria-labelledby="tab-secrets">
+          <SecretsPanel
+            api={api}
+            slug={draft.slug}
+            reloadKey={versions}
+            highlighted={refusal?.names ?? []}
+            // Once set, a secret no longer stands in the way of the refused publish.
+            onListed={(list) => {
+              if (!refusal?.names.length) return;
+              const names = refusal.names.filter((n) => !list.some((s) => s.name === n && s.set));
+              if (names.length === refusal.names.length) return;
+              setRefusal({ ...refusal, names });
+              if (!names.length) setSaveProblem(undefined);
             }}
           />
         </div>
@@ -376,7 +432,10 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
             slug={draft.slug}
             versions={versions}
             marked={shownVersion}
+            onUnsetSecrets={setRefusal}
             onPublished={async () => {
+              setRefusal(undefined);
+              setSaveProblem(undefined);
               const list = await api.actions.listVersions({ slug: draft.slug, pageSize: 100 });
               setVersions(list.versions);
             }}
@@ -384,5 +443,36 @@ export function ActionEditor({ api, slug, starter, fromPackage, version: shownVe
         </div>
       )}
     </section>
+  );
+}
+
+/** Which secrets kept a version from being published, and the way to set them; once all are set, the way to publish. */
+function UnsetSecrets({ refusal, onOpen }: { refusal: PublishRefusal; onOpen: (tab: 'secrets' | 'versions') => void }) {
+  if (!refusal.names.length) {
+    return (
+      <div className="warning unset-secrets" role="status" aria-label="Ready to publish">
+        <p>Every secret {refusal.version} reads has a value now: publish it from Versions.</p>
+        <button type="button" className="secondary" onClick={() => onOpen('versions')}>
+          Open Versions
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="warning unset-secrets" role="alert" aria-label="Secrets without a value">
+      <p>
+        {refusal.version} reads {refusal.names.length === 1 ? 'a secret that has' : 'secrets that have'} no value:{' '}
+        {refusal.names.map((n, i) => (
+          <span key={n}>
+            {i > 0 && ', '}
+            <code>{n}</code>
+          </span>
+        ))}
+        . Set {refusal.names.length === 1 ? 'it' : 'them'} in the Secrets tab, then publish {refusal.version} from Versions.
+      </p>
+      <button type="button" className="secondary" onClick={() => onOpen('secrets')}>
+        Open the Secrets tab
+      </button>
+    </div>
   );
 }
