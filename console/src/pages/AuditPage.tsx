@@ -14,6 +14,8 @@ const KINDS = [
   'flow.binding_changed',
   'flow.binding_removed',
   'action.deleted',
+  'secret.set',
+  'secret.removed',
 ];
 
 /** The before and after an event's details carry, by what changed. */
