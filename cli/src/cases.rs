@@ -15,6 +15,7 @@
 //! appear in some log line.
 
 use crate::{Status, output};
+use actions_runner::execution::response::redacted_report;
 use actions_runner::{ActionModule, RunLimits, RunRequest, Sandbox, Trigger};
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -97,18 +98,18 @@ pub(crate) fn run_all(
             Value::String(path) => read_json(&file.parent().unwrap_or(Path::new(".")).join(path))?,
             other => other,
         };
+        let mut case_secrets = secrets.clone();
+        case_secrets.extend(case.secrets);
         let report = runtime.block_on(sandbox.run(RunRequest {
             action: action.clone(),
             trigger,
             event,
             config: case.config.unwrap_or_else(|| Value::Object(Map::new())),
-            secrets: {
-                let mut all = secrets.clone();
-                all.extend(case.secrets);
-                all
-            },
+            secrets: case_secrets.clone(),
             limits,
         }));
+        // What production answers: expectations are checked against it.
+        let report = redacted_report(&report, &case_secrets);
         let actual = output::report_json(&report);
         let problems = compare(&case.expect, &actual);
         if !problems.is_empty() {

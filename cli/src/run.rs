@@ -2,6 +2,7 @@
 
 use crate::build::{compile, report_compile_error};
 use crate::{Status, cases, output};
+use actions_runner::execution::response::redacted_report;
 use actions_runner::{RunLimits, RunReport, RunRequest, Sandbox, SandboxConfig, Trigger};
 use anyhow::Context as _;
 use serde_json::{Map, Value};
@@ -166,9 +167,11 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
         trigger: args.trigger,
         event,
         config,
-        secrets,
+        secrets: secrets.clone(),
         limits: args.limits(),
     }));
+    // As the runner answers: secrets redacted from whatever the run put out.
+    let report = redacted_report(&report, &secrets);
     print(&report, args.json);
     Ok(if report.outcome.is_decision() {
         Status::Ok

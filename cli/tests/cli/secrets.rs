@@ -147,6 +147,10 @@ fn secrets_go_in_on_standard_input_and_never_come_out() {
         json_of(&local)["access_token_claims"]["https://x/reversed"],
         reversed("local-test-value").as_str()
     );
+    // Redacted as the runner redacts: the log line shows no value.
+    let local_logs = json_of(&local)["logs"].to_string();
+    assert!(local_logs.contains("[redacted]"), "{local_logs}");
+    assert!(!String::from_utf8_lossy(&local.stdout).contains("local-test-value"));
     let types = std::fs::read_to_string(dir.join("types/secrets.d.ts")).expect("secrets.d.ts");
     assert!(
         types.contains("/** the CRM's key */\n  readonly API_KEY: string;"),

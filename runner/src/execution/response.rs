@@ -150,6 +150,59 @@ fn log_lines(lines: &[LogLine], secrets: &Secrets) -> Vec<pb::LogLine> {
         .collect()
 }
 
+/// `report` as a run of it with `secrets` would leave the runner: every
+/// secret redacted from its logs, error text, deny reason and effects, by
+/// the same rule as [`response_of`]. For runs outside the runner's
+/// service (`action test`), so that local results and test cases see what
+/// production shows.
+pub fn redacted_report(report: &RunReport, secrets: &Map<String, Value>) -> RunReport {
+    let secrets = Secrets::from_values(secrets.values());
+    let text = |t: &String| secrets.text(t);
+    let map = |m: &Map<String, Value>| match secrets.value(&Value::Object(m.clone())) {
+        Value::Object(redacted) => redacted,
+        _ => Map::new(),
+    };
+    let outcome = match &report.outcome {
+        Outcome::Denied { reason } => Outcome::Denied {
+            reason: text(reason),
+        },
+        Outcome::GuestError {
+            name,
+            message,
+            stack,
+        } => Outcome::GuestError {
+            name: name.clone(),
+            message: text(message),
+            stack: text(stack),
+        },
+        Outcome::HostError { message } => Outcome::HostError {
+            message: text(message),
+        },
+        other => other.clone(),
+    };
+    let effects = &report.effects;
+    RunReport {
+        outcome,
+        effects: Effects {
+            access_token_claims: map(&effects.access_token_claims),
+            id_token_claims: map(&effects.id_token_claims),
+            scopes_added: effects.scopes_added.iter().map(text).collect(),
+            scopes_removed: effects.scopes_removed.iter().map(text).collect(),
+            app_metadata: map(&effects.app_metadata),
+            user_metadata: map(&effects.user_metadata),
+        },
+        logs: report
+            .logs
+            .iter()
+            .map(|line| LogLine {
+                message: text(&line.message),
+                ..line.clone()
+            })
+            .collect(),
+        ..report.clone()
+    }
+}
+
 /// The texts to redact: every string and number inside the bindings'
 /// secrets, at least [`MIN_SECRET_LEN`] bytes long, longest first (so that
 /// a secret inside another is not redacted first, leaving the rest of the
@@ -158,11 +211,13 @@ struct Secrets(Vec<String>);
 
 impl Secrets {
     fn of<'a>(runs: impl Iterator<Item = &'a BindingRun>) -> Self {
+        Self::from_values(runs.flat_map(|run| run.binding.secrets.values()))
+    }
+
+    fn from_values<'a>(values: impl Iterator<Item = &'a Value>) -> Self {
         let mut texts = Vec::new();
-        for run in runs {
-            for value in run.binding.secrets.values() {
-                leaf_texts(value, &mut texts);
-            }
+        for value in values {
+            leaf_texts(value, &mut texts);
         }
         texts.retain(|t| t.len() >= MIN_SECRET_LEN);
         texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
