@@ -7,4 +7,8 @@ mod compile;
 mod local_test;
 mod package;
 
+mod admin;
 mod control_plane;
+mod manage_actions;
+mod manage_flows;
+mod unix;
