@@ -300,7 +300,7 @@ pub(crate) fn list(args: &ListArgs) -> anyhow::Result<Status> {
     );
     for a in &actions {
         outln!(
-            "{:width$}  {:10}  {:16}  {:8}  {}",
+            "{:width$}  {:10}  {:16}  {:<8}  {}",
             a.slug,
             a.latest_version,
             words(&a.live_versions),
