@@ -96,3 +96,61 @@ fn completions_and_manual_pages_come_from_the_definitions() {
         assert!(text.contains(".TH"), "{page}");
     }
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    // `script` (util-linux) gives the command a terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give the command a terminal");
+        return;
+    }
+    let service = Embedded::start();
+    let token = service.tenant("acme");
+    let package = service.data.path().join("claim");
+    let cli = |args: &[&str]| crate::common::action_for(&service.server, &token, args);
+    succeeded(
+        &cli(&[
+            "init",
+            &package.display().to_string(),
+            "--starter",
+            "custom-claim",
+        ]),
+        "init",
+    );
+    let on_terminal = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!(
+            "'{}' upload '{}'",
+            env!("CARGO_BIN_EXE_action"),
+            package.display()
+        ))
+        .arg("/dev/null")
+        .env("ACTIONS_SERVER", &service.server)
+        .env("ACTIONS_TOKEN", &token)
+        .env(
+            "XDG_CONFIG_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-profile"),
+        )
+        .env("ACTIONS_CACHE_DIR", cache_dir!())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script runs");
+    succeeded(&on_terminal, "upload on a terminal");
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains("uploading") && shown.contains("the control plane compiles it"),
+        "{shown}"
+    );
+    assert!(shown.contains("created claim@0.1.0"), "{shown}");
+    // Piped, an upload adds nothing to either stream but its result.
+    let other = service.data.path().join("other").display().to_string();
+    succeeded(&cli(&["init", &other, "--starter", "empty"]), "init");
+    let piped = cli(&["upload", &other, "--json"]);
+    succeeded(&piped, "upload piped");
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    service.stop();
+}
