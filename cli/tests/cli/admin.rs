@@ -126,6 +126,18 @@ fn an_operator_manages_tenants_and_tokens() {
             .cloned()
             .expect("the new runner token is listed")
     };
+    let as_text = admin(&["admin", "runner-tokens", "create", "--name", "us-east"]);
+    succeeded(&as_text, "runner-tokens create as text");
+    let secret_line = String::from_utf8_lossy(&as_text.stdout).into_owned();
+    assert_eq!(
+        secret_line.lines().count(),
+        1,
+        "the secret alone: {secret_line}"
+    );
+    assert!(
+        String::from_utf8_lossy(&as_text.stderr).contains("for runners"),
+        "what it is, on standard error"
+    );
     let listed = admin(&["admin", "runner-tokens", "list", "--json"]);
     succeeded(&listed, "runner-tokens list");
     assert_eq!(runner_token(&json_of(&listed))["revoked"], false);
