@@ -38,7 +38,7 @@ pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Status> {
             "output": out.display().to_string(),
         }));
     } else {
-        println!(
+        crate::outln!(
             "built {} ({} bytes, sha256 {})",
             out.display(),
             compiled.wasm.len(),

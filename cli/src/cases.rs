@@ -117,19 +117,19 @@ pub(crate) fn run_all(
         }
         if !json {
             if problems.is_empty() {
-                println!(
+                crate::outln!(
                     "{}    {name}  {}",
                     output::paint("ok", output::Paint::Good),
                     case.description
                 );
             } else {
-                println!(
+                crate::outln!(
                     "{}  {name}  {}",
                     output::paint("FAIL", output::Paint::Bad),
                     case.description
                 );
                 for problem in &problems {
-                    println!("      {problem}");
+                    crate::outln!("      {problem}");
                 }
             }
         }
@@ -140,7 +140,7 @@ pub(crate) fn run_all(
             &json!({ "passed": files.len() - failed, "failed": failed, "cases": results }),
         );
     } else {
-        println!("{} passed, {failed} failed", files.len() - failed);
+        crate::outln!("{} passed, {failed} failed", files.len() - failed);
     }
     Ok(if failed == 0 {
         Status::Ok

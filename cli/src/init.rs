@@ -145,7 +145,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Status> {
             "slug": slug,
         }));
     } else {
-        println!(
+        crate::outln!(
             "created {} from the {} starter (slug {slug}); try: action test {}",
             args.dir.display(),
             args.starter,

@@ -1,14 +1,130 @@
-//! Rendering of results, for people and for scripts.
+//! Rendering of results, for people and for scripts: every line of
+//! standard output goes through [`outln!`](crate::outln), which ends the
+//! command quietly when the reader has gone (`action flows --json | head`),
+//! and what is only for a person watching (progress, state) goes to
+//! standard error, and only when it is a terminal.
 
 use actions_runner::{LogLevel, Outcome, RunReport};
 use serde_json::{Value, json};
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::time::{Duration, Instant};
+
+/// `println!` for standard output, without the panic on a closed pipe.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes to standard output. When the reader has closed the pipe the
+/// command ends at once, quietly and successfully: whoever reads has what
+/// they wanted (as `head` means it), and the process does not die of
+/// SIGPIPE, which Rust ignores, nor panic. Any other write error ends the
+/// command with status 1.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_fmt(args) {
+        gone(&error);
+    }
+}
+
+/// Writes bytes to standard output (generated completions, a man page), as [`write_out`].
+pub(crate) fn write_out_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = out.write_all(bytes).and_then(|()| out.flush()) {
+        gone(&error);
+    }
+}
+
+fn gone(error: &std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(crate::Status::Ok as i32);
+    }
+    // Standard error may be gone too: nothing to do about that.
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: writing to standard output: {error}"
+    );
+    std::process::exit(crate::Status::BadInput as i32);
+}
 
 pub(crate) fn print_json(value: &Value) {
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );
+}
+
+/// JSON for an error: written if anyone reads, and never ending the
+/// command early, so that it keeps the error's status.
+pub(crate) fn print_error_json(value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// One JSON value on one line: what streams (`--follow`) print.
+pub(crate) fn print_json_line(value: &Value) {
+    crate::outln!("{value}");
+}
+
+/// Whether standard error is a terminal a person watches: only then is
+/// progress or state shown.
+pub(crate) fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// A line of state on standard error, rewritten in place with the time
+/// elapsed, while something long runs; nothing at all when standard error
+/// is not a terminal. Dropping it clears the line.
+pub(crate) struct Progress {
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts showing `what` (e.g. "uploading 2.1 MiB; compiling"). Call
+    /// inside the async runtime.
+    pub(crate) fn start(what: String) -> Self {
+        if !stderr_is_terminal() {
+            return Self { ticker: None };
+        }
+        let started = Instant::now();
+        let ticker = tokio::spawn(async move {
+            let frames = ['|', '/', '-', '\\'];
+            let mut tick = 0usize;
+            loop {
+                let elapsed = started.elapsed().as_secs_f64();
+                let frame = frames[tick % frames.len()];
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{frame} {what} {elapsed:.1} s");
+                tick += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Self {
+            ticker: Some(ticker),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.abort();
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+/// A byte count as a person reads it.
+pub(crate) fn bytes_text(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let n = bytes as f64;
+    if n < KIB {
+        format!("{bytes} bytes")
+    } else if n < KIB * KIB {
+        format!("{:.1} KiB", n / KIB)
+    } else {
+        format!("{:.1} MiB", n / (KIB * KIB))
+    }
 }
 
 /// The JSON shape of a run, shared by `--json` and the test cases.
@@ -57,20 +173,20 @@ pub(crate) fn decision_of(outcome: &Outcome) -> (&'static str, String) {
 
 pub(crate) fn print_report(report: &RunReport) {
     let (decision, reason) = decision_of(&report.outcome);
-    println!("decision  {}", paint_decision(decision));
+    crate::outln!("decision  {}", paint_decision(decision));
     if !reason.is_empty() {
-        println!("reason    {reason}");
+        crate::outln!("reason    {reason}");
     }
-    println!("outcome   {}", report.outcome.name());
+    crate::outln!("outcome   {}", report.outcome.name());
     if let Outcome::GuestError {
         name,
         message,
         stack,
     } = &report.outcome
     {
-        println!("error     {name}: {message}");
+        crate::outln!("error     {name}: {message}");
         for line in stack.lines() {
-            println!("          {line}");
+            crate::outln!("          {line}");
         }
     }
     let effects = &report.effects;
@@ -81,20 +197,20 @@ pub(crate) fn print_report(report: &RunReport) {
         ("user_metadata", &effects.user_metadata),
     ] {
         if !map.is_empty() {
-            println!("{label}:");
+            crate::outln!("{label}:");
             for (key, value) in map {
-                println!("  {key} = {value}");
+                crate::outln!("  {key} = {value}");
             }
         }
     }
     if !effects.scopes_added.is_empty() {
-        println!("scopes added    {}", effects.scopes_added.join(" "));
+        crate::outln!("scopes added    {}", effects.scopes_added.join(" "));
     }
     if !effects.scopes_removed.is_empty() {
-        println!("scopes removed  {}", effects.scopes_removed.join(" "));
+        crate::outln!("scopes removed  {}", effects.scopes_removed.join(" "));
     }
     if !report.logs.is_empty() {
-        println!("logs:");
+        crate::outln!("logs:");
         for line in &report.logs {
             let level = format!("{:?}", line.level).to_lowercase();
             let level = match line.level {
@@ -102,10 +218,10 @@ pub(crate) fn print_report(report: &RunReport) {
                 LogLevel::Warn => paint(&level, Paint::Warn),
                 _ => paint(&level, Paint::Dim),
             };
-            println!("  [{level}] {}", line.message);
+            crate::outln!("  [{level}] {}", line.message);
         }
     }
-    println!(
+    crate::outln!(
         "fuel      {}\ntime      {:.3} ms",
         report.fuel_consumed,
         report.duration.as_secs_f64() * 1000.0

@@ -182,7 +182,7 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
 
 /// A `--secrets` file: a JSON object whose values are all text, as the
 /// control plane keeps them.
-fn read_secrets(path: &Path) -> anyhow::Result<Map<String, Value>> {
+pub(crate) fn read_secrets(path: &Path) -> anyhow::Result<Map<String, Value>> {
     let Value::Object(secrets) = cases::read_json(path)? else {
         anyhow::bail!(
             "{}: --secrets must hold a JSON object of names to values",

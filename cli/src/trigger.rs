@@ -97,7 +97,7 @@ fn decision(response: &ExecuteResponse) -> &'static str {
     }
 }
 
-fn response_json(response: &ExecuteResponse) -> Value {
+pub(crate) fn response_json(response: &ExecuteResponse) -> Value {
     json!({
         "run_id": response.run_id,
         "decision": decision(response),
@@ -123,11 +123,11 @@ fn response_json(response: &ExecuteResponse) -> Value {
     })
 }
 
-fn print_response(response: &ExecuteResponse) {
-    println!("run       {}", response.run_id);
-    println!("decision  {}", output::paint_decision(decision(response)));
+pub(crate) fn print_response(response: &ExecuteResponse) {
+    crate::outln!("run       {}", response.run_id);
+    crate::outln!("decision  {}", output::paint_decision(decision(response)));
     if !response.deny_reason.is_empty() {
-        println!("reason    {}", response.deny_reason);
+        crate::outln!("reason    {}", response.deny_reason);
     }
     for (label, json) in [
         ("access token claims", &response.access_token_claims_json),
@@ -138,9 +138,9 @@ fn print_response(response: &ExecuteResponse) {
         if let Value::Object(map) = parse(json)
             && !map.is_empty()
         {
-            println!("{label}:");
+            crate::outln!("{label}:");
             for (key, value) in map {
-                println!("  {key} = {value}");
+                crate::outln!("  {key} = {value}");
             }
         }
     }
@@ -150,7 +150,7 @@ fn print_response(response: &ExecuteResponse) {
         } else {
             ""
         };
-        println!(
+        crate::outln!(
             "binding   {} {}@{}: {}{open}  {} fuel, {} µs",
             binding.binding_id,
             binding.action_slug,
@@ -160,11 +160,11 @@ fn print_response(response: &ExecuteResponse) {
             binding.duration_us
         );
         if !binding.error.is_empty() {
-            println!("          {}", binding.error);
+            crate::outln!("          {}", binding.error);
         }
         for line in &binding.logs {
-            println!("          [{}] {}", line.level, line.message);
+            crate::outln!("          [{}] {}", line.level, line.message);
         }
     }
-    println!("time      {} µs", response.duration_us);
+    crate::outln!("time      {} µs", response.duration_us);
 }

@@ -27,14 +27,16 @@ pub(crate) struct AuditArgs {
 fn print_event(event: &pb::AuditEvent, as_json: bool) {
     if as_json {
         let details = serde_json::from_str::<Value>(&event.details_json).unwrap_or(Value::Null);
-        println!(
-            "{}",
-            json!({ "seq": event.seq, "kind": event.kind, "actor": event.actor, "at_ms": event.at_ms, "subject": event.subject, "details": details })
+        crate::output::print_json_line(
+            &json!({ "seq": event.seq, "kind": event.kind, "actor": event.actor, "at_ms": event.at_ms, "subject": event.subject, "details": details }),
         );
     } else {
-        println!(
+        crate::outln!(
             "{}  {}  {}  by {}",
-            event.at_ms, event.kind, event.subject, event.actor
+            event.at_ms,
+            event.kind,
+            event.subject,
+            event.actor
         );
     }
 }
@@ -73,6 +75,9 @@ pub(crate) fn audit(args: &AuditArgs) -> anyhow::Result<Status> {
             print_event(event, args.remote.json);
         }
         if args.follow {
+            if crate::output::stderr_is_terminal() {
+                eprintln!("following new events (Ctrl-C stops)...");
+            }
             let mut tail = audit
                 .tail(args.remote.request(pb::TailRequest {
                     audit: true,

@@ -1,5 +1,6 @@
 //! The flows' trigger slots and what is bound to them: `action attach`
-//! (with a binding's limits), `action detach` and `action flows`.
+//! (with a binding's limits), `action move`, `action update`, `action
+//! detach` and `action flows`.
 
 use super::{Remote, block_on, refused};
 use crate::Status;
@@ -155,7 +156,7 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
     if args.remote.json {
         print_json(&binding_json(&binding));
     } else {
-        println!(
+        crate::outln!(
             "attached {}@{} to {} at position {} as {}; it runs from the next {}",
             binding.action_slug,
             binding.version,
@@ -165,13 +166,13 @@ pub(crate) fn attach(args: &AttachArgs) -> anyhow::Result<Status> {
             args.flow
         );
         if let Some(limits) = limits_text(binding.limits.as_ref()) {
-            println!("limits: {limits} (the rest: the runner's defaults)");
+            crate::outln!("limits: {limits} (the rest: the runner's defaults)");
         }
     }
     Ok(Status::Ok)
 }
 
-fn binding_json(b: &pb::SlotBinding) -> Value {
+pub(crate) fn binding_json(b: &pb::SlotBinding) -> Value {
     json!({
         "id": b.id, "trigger": b.trigger, "position": b.position, "action": b.action_slug,
         "major": b.major, "version": b.version,
@@ -202,7 +203,7 @@ pub(crate) fn detach(args: &DetachArgs) -> anyhow::Result<Status> {
     if args.remote.json {
         print_json(&json!({ "detached": args.binding }));
     } else {
-        println!("detached {}", args.binding);
+        crate::outln!("detached {}", args.binding);
     }
     Ok(Status::Ok)
 }
@@ -237,14 +238,14 @@ pub(crate) fn flows(args: &FlowsArgs) -> anyhow::Result<Status> {
         return Ok(Status::Ok);
     }
     for flow in &flows.flows {
-        println!("{}", flow.name);
+        crate::outln!("{}", flow.name);
         for slot in &flow.slots {
-            println!("  {}  ({})", slot.trigger, slot.description);
+            crate::outln!("  {}  ({})", slot.trigger, slot.description);
             if slot.bindings.is_empty() {
-                println!("      (nothing bound)");
+                crate::outln!("      (nothing bound)");
             }
             for b in &slot.bindings {
-                println!(
+                crate::outln!(
                     "    {}. {}@{}  {}  {}",
                     b.position,
                     b.action_slug,
@@ -257,9 +258,143 @@ pub(crate) fn flows(args: &FlowsArgs) -> anyhow::Result<Status> {
                     b.id
                 );
                 if let Some(limits) = limits_text(b.limits.as_ref()) {
-                    println!("         limits: {limits}");
+                    crate::outln!("         limits: {limits}");
                 }
             }
+        }
+    }
+    Ok(Status::Ok)
+}
+
+/// A binding as one line of text: where it is, what it runs and how.
+fn binding_text(b: &pb::SlotBinding) -> String {
+    format!(
+        "{} at {} position {}: {}@{} (major {}), {}",
+        b.id,
+        b.trigger,
+        b.position,
+        b.action_slug,
+        b.version,
+        b.major,
+        if b.fail_open {
+            "fail-open"
+        } else {
+            "fail-closed"
+        }
+    )
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct MoveArgs {
+    /// The binding's id (see `action flows`).
+    binding: String,
+    /// Its new place in the slot (0 first).
+    #[arg(long)]
+    position: u32,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+/// `action move`: a binding to another place in its slot.
+pub(crate) fn move_binding(args: &MoveArgs) -> anyhow::Result<Status> {
+    let binding = block_on(async {
+        FlowsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+            .move_binding(args.remote.request(pb::MoveBindingRequest {
+                binding_id: args.binding.clone(),
+                position: args.position,
+            })?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        print_json(&binding_json(&binding));
+    } else {
+        crate::outln!("moved {}", binding_text(&binding));
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct UpdateArgs {
+    /// The binding's id (see `action flows`).
+    binding: String,
+    /// Its new configuration (a JSON file), checked against the version's schema.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A failure of this Action lets the flow carry on.
+    #[arg(long, conflicts_with = "fail_closed")]
+    fail_open: bool,
+    /// A failure of this Action denies.
+    #[arg(long)]
+    fail_closed: bool,
+    /// Follow another major version (it must have a live version).
+    #[arg(long)]
+    major: Option<u64>,
+    /// Every limit back to the runner's defaults.
+    #[arg(long, conflicts_with_all = [
+        "fuel", "deadline_ms", "memory_mib", "log_bytes", "fetch_calls", "effect_bytes",
+        "fetch_request_bytes", "fetch_response_bytes", "fetch_timeout_ms",
+    ])]
+    default_limits: bool,
+    /// Limits given replace all of the binding's limits (one not given goes
+    /// back to the runner's default); none given leaves them as they are.
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+/// `action update`: a binding's configuration, failure policy, major or
+/// limits; what is not given stays as it is.
+pub(crate) fn update(args: &UpdateArgs) -> anyhow::Result<Status> {
+    let fail_open = if args.fail_open {
+        Some(true)
+    } else if args.fail_closed {
+        Some(false)
+    } else {
+        None
+    };
+    let limits = if args.default_limits {
+        Some(Limits::default())
+    } else {
+        args.limits.wire()
+    };
+    if args.config.is_none() && fail_open.is_none() && args.major.is_none() && limits.is_none() {
+        clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "nothing to change: give --config, --fail-open, --fail-closed, --major, a limit or --default-limits\n",
+        )
+        .exit();
+    }
+    let config_json = match &args.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let binding = block_on(async {
+        FlowsClient::new(args.remote.channel().await?)
+            .max_decoding_message_size(actions_proto::sizes::MAX_RESPONSE_BYTES)
+            .update_binding(args.remote.request(pb::UpdateBindingRequest {
+                binding_id: args.binding.clone(),
+                config_json,
+                fail_open,
+                major: args.major,
+                limits,
+            })?)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    })?;
+    if args.remote.json {
+        print_json(&binding_json(&binding));
+    } else {
+        crate::outln!("updated {}", binding_text(&binding));
+        match limits_text(binding.limits.as_ref()) {
+            Some(limits) => crate::outln!("limits: {limits} (the rest: the runner's defaults)"),
+            None => crate::outln!("limits: the runner's defaults"),
         }
     }
     Ok(Status::Ok)

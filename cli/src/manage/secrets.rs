@@ -3,7 +3,7 @@
 //! where it would stay in the shell's history and the process list; no
 //! command ever prints one, because the control plane never returns one.
 
-use super::{Remote, block_on, refused};
+use super::{Remote, block_on, refused, time_text};
 use crate::Status;
 use crate::output::print_json;
 use actions_proto::controlplane::v1::{self as pb, secrets_client::SecretsClient};
@@ -149,12 +149,13 @@ fn set(args: &SetArgs) -> anyhow::Result<Status> {
     if args.remote.json {
         print_json(&secret_json(&info));
     } else {
-        println!("set secret {} of {}", info.name, args.slug);
+        crate::outln!("set secret {} of {}", info.name, args.slug);
         if !info.declared {
-            println!(
+            crate::outln!(
                 "note: the latest version of {} does not declare {}; add it to action.json's \
                  \"secrets\" for the Action to be told of it",
-                args.slug, info.name
+                args.slug,
+                info.name
             );
         }
     }
@@ -175,7 +176,7 @@ fn remove(args: &NameArgs) -> anyhow::Result<Status> {
     if args.remote.json {
         print_json(&json!({ "removed": args.name, "action": args.slug }));
     } else {
-        println!("removed secret {} of {}", args.name, args.slug);
+        crate::outln!("removed secret {} of {}", args.name, args.slug);
     }
     Ok(Status::Ok)
 }
@@ -198,43 +199,25 @@ fn list(args: &ListArgs) -> anyhow::Result<Status> {
         return Ok(Status::Ok);
     }
     if listed.secrets.is_empty() {
-        println!("{} declares no secret and has none set", args.slug);
+        crate::outln!("{} declares no secret and has none set", args.slug);
         return Ok(Status::Ok);
     }
     for s in &listed.secrets {
         let state = match (s.declared, s.set) {
-            (true, true) => format!("set by {} at {}", s.set_by, when(s.set_at_ms)),
+            (true, true) => format!("set by {} at {}", s.set_by, time_text(s.set_at_ms)),
             (true, false) => "NOT SET: publishing is refused until it is".into(),
             (false, true) => format!(
                 "set by {} at {} (not declared by the latest version)",
                 s.set_by,
-                when(s.set_at_ms)
+                time_text(s.set_at_ms)
             ),
             (false, false) => "not set".into(),
         };
         if s.description.is_empty() {
-            println!("{}  {state}", s.name);
+            crate::outln!("{}  {state}", s.name);
         } else {
-            println!("{}  {state}  ({})", s.name, s.description);
+            crate::outln!("{}  {state}  ({})", s.name, s.description);
         }
     }
     Ok(Status::Ok)
-}
-
-/// Milliseconds since the epoch as UTC time, to the second.
-fn when(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
 }

@@ -2,56 +2,16 @@
 //! pack, upload, publish, attach (with limits), flows, trigger through the
 //! runner, logs, audit, login and detach, in one developer's loop.
 
-use crate::common::{action, action_for, eventually, example, json_of, succeeded};
-use actions_test_support::auth;
+use crate::common::{Embedded, action, action_for, eventually, example, json_of, succeeded};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::Command;
 
 #[test]
 fn the_developer_loop_against_the_embedded_service() {
-    use actions_proto::controlplane::v1::{self as pb, tenants_client::TenantsClient};
-    let data = tempfile::tempdir().expect("temp dir");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let service = runtime
-        .block_on(actions_standalone::start(&actions_standalone::Options {
-            data_dir: data.path().join("service"),
-            control_plane_listen: "127.0.0.1:0".into(),
-            runner_listen: "127.0.0.1:0".into(),
-            demo: false,
-            starters: PathBuf::new(),
-            console_dir: None,
-        }))
-        .expect("the embedded service starts");
-    let server = format!("http://{}", service.control_plane);
-    let runner = format!("http://{}", service.runner);
-    let operator = service.secrets.operator_token.clone();
-    let token = runtime.block_on(async {
-        let mut tenants = TenantsClient::connect(server.clone())
-            .await
-            .expect("connect");
-        tenants
-            .create_tenant(auth(
-                pb::CreateTenantRequest {
-                    id: "dev".into(),
-                    name: "Dev".into(),
-                },
-                &operator,
-            ))
-            .await
-            .expect("tenant");
-        let token = tenants
-            .create_token(auth(
-                pb::CreateTokenRequest {
-                    tenant: "dev".into(),
-                    name: "laptop".into(),
-                },
-                &operator,
-            ))
-            .await
-            .expect("token");
-        token.into_inner().secret
-    });
+    let service = Embedded::start();
+    let token = service.tenant("dev");
+    let data = &service.data;
+    let (server, runner) = (service.server.clone(), service.runner.clone());
     let cli = |args: &[&str]| action_for(&server, &token, args);
 
     let no_token = action_for(&server, "", &["flows"]);
@@ -175,7 +135,7 @@ fn the_developer_loop_against_the_embedded_service() {
     );
 
     // An auth backend's logins, through the runner.
-    let runner_token = service.secrets.runner_token.clone();
+    let runner_token = service.runner_token.clone();
     let trigger = |slot: &str, event: &str| {
         action(&[
             "trigger",
@@ -279,5 +239,5 @@ fn the_developer_loop_against_the_embedded_service() {
     let after = String::from_utf8_lossy(&cli(&["flows"]).stdout).into_owned();
     assert!(!after.contains(&allowlist_binding), "{after}");
 
-    runtime.block_on(service.stop()).expect("the service stops");
+    service.stop();
 }

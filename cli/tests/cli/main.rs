@@ -8,4 +8,8 @@ mod local_test;
 mod package;
 mod secrets;
 
+mod admin;
 mod control_plane;
+mod manage_actions;
+mod manage_flows;
+mod unix;
