@@ -19,3 +19,9 @@ CREATE TABLE action_secrets (
     FOREIGN KEY (tenant_id, slug) REFERENCES actions (tenant_id, slug)
 );
 CREATE INDEX action_secrets_by_key ON action_secrets (key_id);
+-- Every operator key a control plane was given, by id: a replica started
+-- with none of them refuses to start, even before any secret is stored.
+CREATE TABLE secrets_keys_seen (
+    key_id TEXT PRIMARY KEY,
+    first_seen_at_ms BIGINT NOT NULL
+);

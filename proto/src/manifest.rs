@@ -12,7 +12,7 @@
 //! control plane has and checks it with, and the CLI does not carry.
 
 use crate::catalog::{Trigger, UnknownTrigger};
-use crate::sizes::MAX_SECRETS_PER_ACTION;
+use crate::sizes::{MAX_SECRET_DESCRIPTION_BYTES, MAX_SECRETS_PER_ACTION};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::io::Read as _;
@@ -485,6 +485,15 @@ impl Fields<'_> {
                     format!(
                         "{:?} is not a valid secret name: {SECRET_NAME_RULE}",
                         declaration.name
+                    ),
+                ));
+            }
+            if declaration.description.len() > MAX_SECRET_DESCRIPTION_BYTES {
+                return Err(invalid(
+                    format!("{field}.description"),
+                    format!(
+                        "{} bytes, over the limit of {MAX_SECRET_DESCRIPTION_BYTES}",
+                        declaration.description.len()
                     ),
                 ));
             }

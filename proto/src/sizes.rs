@@ -48,3 +48,11 @@ pub const MAX_SECRET_VALUE_BYTES: usize = 4 * 1024;
 /// Every secret value of one Action together, in bytes: each binding of the
 /// Action carries them to runners, so they count towards its tenant's flows.
 pub const MAX_SECRET_BYTES_PER_ACTION: usize = 16 * 1024;
+
+/// The shortest secret value taken, in bytes: runners redact a value only
+/// from this length (a shorter one would blank out ordinary words and
+/// numbers), so a shorter one could show in a run's output.
+pub const MIN_SECRET_VALUE_BYTES: usize = 6;
+
+/// A secret declaration's description, in bytes.
+pub const MAX_SECRET_DESCRIPTION_BYTES: usize = 512;

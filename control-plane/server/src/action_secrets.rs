@@ -3,26 +3,53 @@
 //! runner. Everything else (the API, the audit trail, the logs) sees names.
 
 use crate::sealing::{SealingKeys, SecretPlace};
-use crate::store::StoredSecret;
+use crate::store::{Store, StoredSecret};
 use crate::{ControlPlane, Error};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One Action's secret values, by name.
 pub type SecretValues = BTreeMap<String, String>;
 
-/// A tenant's secret values, by Action slug.
-pub type TenantSecretValues = HashMap<String, SecretValues>;
+/// A tenant's secret values, by Action slug, and the Actions with a
+/// secret that would not open: those must not run (see
+/// `api::convert::runner_binding`).
+#[derive(Debug, Default)]
+pub struct TenantSecretValues {
+    values: HashMap<String, SecretValues>,
+    unopened: HashSet<String>,
+}
 
-/// Secrets resealed per batch when the operator's key has changed.
+impl TenantSecretValues {
+    /// The values of an Action's secrets.
+    pub fn of(&self, slug: &str) -> Option<&SecretValues> {
+        self.values.get(slug)
+    }
+
+    /// Whether a secret of the Action did not open: it would run without it.
+    pub fn unopened(&self, slug: &str) -> bool {
+        self.unopened.contains(slug)
+    }
+}
+
+/// Secrets resealed per batch by [`reseal_secrets`].
 const RESEAL_BATCH: u32 = 200;
+
+/// What [`reseal_secrets`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    /// Secrets whose data key is now sealed under the current key.
+    pub resealed: u64,
+    /// Secrets whose data key did not open (altered rows), left as they were.
+    pub failed: u64,
+}
 
 impl ControlPlane {
     /// Takes the operator's keys for secrets (`None`: none was given; then
     /// setting a secret is refused). Refuses to start when the database
-    /// holds secrets sealed under a key that is not among them, naming the
-    /// key ids; then reseals, under the current key, every secret still
-    /// sealed under a previous one (a rotation: idempotent, and resumed by
-    /// the next start if it is cut short).
+    /// holds secrets sealed under a key that is not among them, or when
+    /// control planes were given keys before and these share none of them
+    /// (a wrong key, found before any secret is sealed with it), naming the
+    /// key ids. Records the ids of the keys given.
     pub async fn open_secrets(mut self, keys: Option<SealingKeys>) -> Result<Self, Error> {
         let stored = self.store.secret_key_ids().await?;
         let unknown: Vec<String> = stored
@@ -38,14 +65,27 @@ impl ControlPlane {
                 unknown.join(", ")
             )));
         }
-        if let Some(keys) = &keys {
-            let resealed = reseal_all(&self.store, keys).await?;
-            if resealed > 0 {
-                tracing::info!(
-                    resealed,
-                    key_id = keys.current_id(),
-                    "secrets resealed under the current key"
-                );
+        let seen = self.store.secrets_keys_seen().await?;
+        match &keys {
+            None if !seen.is_empty() => {
+                return Err(Error::Config(format!(
+                    "control planes of this database were given secrets keys ({}); give one \
+                     as secrets_key, or every runner syncing here runs without secrets",
+                    seen.join(", ")
+                )));
+            }
+            None => {}
+            Some(keys) => {
+                if !seen.is_empty() && !seen.iter().any(|id| keys.knows(id)) {
+                    return Err(Error::Config(format!(
+                        "secrets_key {} (and the previous keys given) is none of the keys \
+                         control planes of this database were given ({}); a new key joins as \
+                         one of previous_secrets_keys first (README, \"Secrets\")",
+                        keys.current_id(),
+                        seen.join(", ")
+                    )));
+                }
+                self.store.see_secrets_keys(&keys.ids()).await?;
             }
         }
         self.sealing = keys.map(std::sync::Arc::new);
@@ -71,91 +111,115 @@ impl ControlPlane {
     /// Every tenant's secret values, by tenant and Action.
     pub async fn every_secret_value(&self) -> Result<HashMap<String, TenantSecretValues>, Error> {
         let stored = self.store.every_secret().await?;
-        let mut by_tenant: HashMap<String, TenantSecretValues> = HashMap::new();
+        let mut by_tenant: HashMap<String, Vec<&StoredSecret>> = HashMap::new();
         for (tenant, secret) in &stored {
-            let opened = self.opened(std::iter::once((tenant.as_str(), secret)));
-            let values = by_tenant.entry(tenant.clone()).or_default();
-            for (slug, secrets) in opened {
-                values.entry(slug).or_default().extend(secrets);
-            }
+            by_tenant.entry(tenant.clone()).or_default().push(secret);
         }
-        Ok(by_tenant)
+        Ok(by_tenant
+            .into_iter()
+            .map(|(tenant, secrets)| {
+                let opened = self.opened(secrets.into_iter().map(|s| (tenant.as_str(), s)));
+                (tenant, opened)
+            })
+            .collect())
     }
 
-    /// One Action's secret values.
+    /// One Action's secret values; an error when one does not open (a test
+    /// run then says so rather than run without it).
     pub async fn action_secret_values(
         &self,
         tenant: &str,
         slug: &str,
     ) -> Result<SecretValues, Error> {
         let stored = self.store.secrets_of(tenant, slug).await?;
-        Ok(self
-            .opened(stored.iter().map(|s| (tenant, s)))
-            .remove(slug)
-            .unwrap_or_default())
+        let mut opened = self.opened(stored.iter().map(|s| (tenant, s)));
+        if opened.unopened(slug) {
+            return Err(Error::Internal(format!(
+                "a secret of action {slug:?} of tenant {tenant:?} does not open"
+            )));
+        }
+        Ok(opened.values.remove(slug).unwrap_or_default())
     }
 
     /// The values of `stored`, by Action. One that does not open (no key,
-    /// or an altered row) is left out and logged: its Action runs without
-    /// it, as with a secret never set, and no other tenant's flows wait.
+    /// or an altered row) is logged and marks its Action, whose bindings
+    /// then fail closed; no other Action or tenant waits on it.
     fn opened<'a>(
         &self,
         stored: impl Iterator<Item = (&'a str, &'a StoredSecret)>,
     ) -> TenantSecretValues {
-        let mut values = TenantSecretValues::new();
+        let mut opened = TenantSecretValues::default();
         for (tenant, secret) in stored {
             let place = SecretPlace {
                 tenant,
                 slug: &secret.slug,
                 name: &secret.name,
             };
-            let opened = self
+            let value = self
                 .sealing()
                 .and_then(|keys| keys.open(place, &secret.sealed))
                 .and_then(|bytes| {
                     String::from_utf8(bytes)
                         .map_err(|_| Error::Internal("a secret value is not UTF-8".into()))
                 });
-            match opened {
+            match value {
                 Ok(value) => {
-                    values
+                    opened
+                        .values
                         .entry(secret.slug.clone())
                         .or_default()
                         .insert(secret.name.clone(), value);
                 }
-                Err(error) => tracing::error!(
-                    %tenant, action = %secret.slug, secret = %secret.name, %error,
-                    "a secret does not open; its Action runs without it"
-                ),
+                Err(error) => {
+                    tracing::error!(
+                        %tenant, action = %secret.slug, secret = %secret.name, %error,
+                        "a secret does not open; its Action's bindings fail closed"
+                    );
+                    opened.unopened.insert(secret.slug.clone());
+                }
             }
         }
-        values
+        opened
     }
 }
 
-/// Reseals every secret not sealed under the current key, in batches;
-/// how many were resealed.
-async fn reseal_all(store: &crate::store::Store, keys: &SealingKeys) -> Result<u64, Error> {
-    let mut resealed = 0;
+/// Reseals, under the current key, every secret sealed under another one:
+/// the step of a key rotation the operator runs once every replica has the
+/// new key (`actions-control-plane reseal-secrets`). Only data keys are
+/// resealed; values are not touched. Idempotent; one pass over the rows in
+/// order, so it ends whatever it meets; a row whose data key does not open
+/// is counted and left as it was.
+pub async fn reseal_secrets(store: &Store, keys: &SealingKeys) -> Result<Resealed, Error> {
+    let mut done = Resealed::default();
+    let mut after = (String::new(), String::new(), String::new());
     loop {
         let batch = store
-            .secrets_not_under(keys.current_id(), RESEAL_BATCH)
+            .secrets_not_under(
+                keys.current_id(),
+                (&after.0, &after.1, &after.2),
+                RESEAL_BATCH,
+            )
             .await?;
-        if batch.is_empty() {
-            return Ok(resealed);
-        }
-        let mut progress = false;
+        let Some((tenant, last)) = batch.last() else {
+            return Ok(done);
+        };
+        after = (tenant.clone(), last.slug.clone(), last.name.clone());
         for (tenant, secret) in &batch {
-            if let Some(after) = keys.reseal(&secret.sealed)? {
-                // Another replica may have resealed it first: then it is
-                // under the current key anyway, which is progress too.
-                store.reseal_secret(tenant, secret, &after).await?;
-                progress = true;
-                resealed += 1;
+            match keys.reseal(&secret.sealed) {
+                Ok(Some(resealed)) => {
+                    if store.reseal_secret(tenant, secret, &resealed).await? {
+                        done.resealed += 1;
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(
+                        %tenant, action = %secret.slug, secret = %secret.name, %error,
+                        "a secret's data key does not open; left as it was"
+                    );
+                    done.failed += 1;
+                }
             }
-        }
-        if !progress {
-            return Ok(resealed);
         }
     }
 }

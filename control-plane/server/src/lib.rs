@@ -33,7 +33,7 @@ mod settings;
 mod state;
 pub mod store;
 
-pub use action_secrets::{SecretValues, TenantSecretValues};
+pub use action_secrets::{Resealed, SecretValues, TenantSecretValues, reseal_secrets};
 pub use error::Error;
 pub use settings::{BindingCeilings, ControlPlaneSettings, TestRunnerSettings};
 pub use state::{COMPILE_TIME_LIMIT, ControlPlane};

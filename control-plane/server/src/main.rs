@@ -11,18 +11,23 @@ use std::sync::Arc;
 
 const USAGE: &str = "usage: actions-control-plane [--config control-plane.toml] [--insecure-no-auth]\n\
     \x20      actions-control-plane generate-secrets-key\n\
+    \x20      actions-control-plane [--config control-plane.toml] reseal-secrets\n\
     --insecure-no-auth    serve without the tokens left empty (local development; loopback only)\n\
-    generate-secrets-key  print a new random key for secrets_key (ACTIONS_SECRETS_KEY)";
+    generate-secrets-key  print a new random key for secrets_key (ACTIONS_SECRETS_KEY)\n\
+    reseal-secrets        reseal every secret under secrets_key, then exit (a key rotation's last\n\
+    \x20                     step, once every replica has the new key; idempotent)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut insecure_no_auth = false;
+    let mut reseal = false;
     let mut config: Option<PathBuf> =
         std::env::var_os("ACTIONS_CONTROL_PLANE_CONFIG").map(PathBuf::from);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--config" | "-c" => config = args.next().map(PathBuf::from),
             "--insecure-no-auth" => insecure_no_auth = true,
+            "reseal-secrets" => reseal = true,
             "generate-secrets-key" => {
                 println!("{}", actions_control_plane::sealing::generate_key()?);
                 return Ok(());
@@ -36,7 +41,31 @@ fn main() -> anyhow::Result<()> {
     }
     let mut settings = with_environment(ControlPlaneSettings::load(config.as_deref())?);
     settings.insecure_no_auth |= insecure_no_auth;
+    if reseal {
+        return tokio::runtime::Runtime::new()?.block_on(reseal_secrets(settings));
+    }
     tokio::runtime::Runtime::new()?.block_on(run(settings))
+}
+
+/// `reseal-secrets`: every secret's data key under the current key.
+async fn reseal_secrets(settings: ControlPlaneSettings) -> anyhow::Result<()> {
+    let keys = settings
+        .sealing_keys()?
+        .context("reseal-secrets needs secrets_key (and the previous keys the rows are under)")?;
+    let store = Store::connect(&settings.database_url).await?;
+    let done = actions_control_plane::reseal_secrets(&store, &keys).await?;
+    println!(
+        "resealed {} secrets under key {}; {} did not open (see the log)",
+        done.resealed,
+        keys.current_id(),
+        done.failed
+    );
+    anyhow::ensure!(
+        done.failed == 0,
+        "{} secrets did not open: they keep their old key",
+        done.failed
+    );
+    Ok(())
 }
 
 /// `ACTIONS_CONTROL_PLANE_LISTEN`, `ACTIONS_CONSOLE_DIR`, `ACTIONS_DATABASE_URL`,
@@ -61,14 +90,22 @@ fn with_environment(mut settings: ControlPlaneSettings) -> ControlPlaneSettings 
     if let Some(token) = from_env("ACTIONS_SYNC_TOKEN") {
         settings.sync_token = token;
     }
+    // Either form of the key from the environment replaces both of the file's.
     if let Some(key) = from_env("ACTIONS_SECRETS_KEY") {
         settings.secrets_key = key;
+        settings.secrets_key_file = None;
     }
     if let Some(file) = from_env("ACTIONS_SECRETS_KEY_FILE") {
         settings.secrets_key_file = Some(file.into());
+        settings.secrets_key = String::new();
     }
     if let Some(keys) = from_env("ACTIONS_PREVIOUS_SECRETS_KEYS") {
-        settings.previous_secrets_keys = keys.split(',').map(|k| k.trim().to_owned()).collect();
+        settings.previous_secrets_keys = keys
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
     }
     settings
 }

@@ -10,7 +10,7 @@ use actions_proto::controlplane::v1 as pb;
 use actions_proto::manifest::{
     SECRET_NAME_RULE, SLUG_RULE, SecretDeclaration, is_valid_secret_name, is_valid_slug,
 };
-use actions_proto::sizes::MAX_SECRETS_PER_ACTION;
+use actions_proto::sizes::{MAX_SECRET_DESCRIPTION_BYTES, MAX_SECRETS_PER_ACTION};
 use serde_json::Value;
 
 /// A slug (of an Action or a tenant), by the same rule as a manifest's.
@@ -95,6 +95,13 @@ pub fn check_secret_declarations(
     let mut checked: Vec<SecretDeclaration> = Vec::with_capacity(declared.len());
     for (index, d) in declared.into_iter().enumerate() {
         check_secret_name(&format!("{field}[{index}].name"), &d.name)?;
+        if d.description.len() > MAX_SECRET_DESCRIPTION_BYTES {
+            return Err(Error::Invalid(format!(
+                "{field}[{index}].description is {} bytes, over the limit of \
+                 {MAX_SECRET_DESCRIPTION_BYTES}",
+                d.description.len()
+            )));
+        }
         if checked.iter().any(|c| c.name == d.name) {
             return Err(Error::Invalid(format!(
                 "{field}[{index}].name: {:?} is declared twice",

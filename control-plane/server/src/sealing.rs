@@ -5,12 +5,14 @@
 //! onto another secret does not open. The data key is sealed in turn under
 //! the operator's key, which never enters the database: a row names only
 //! the key's id (a hash of it). Rotating the operator's key re-seals the
-//! data keys alone ([`SealingKeys::reseal`]); values are not touched.
+//! data keys alone ([`SealingKeys::reseal`], run by the operator's
+//! `actions-control-plane reseal-secrets`); values are not touched.
 //!
 //! The operator gives the current key and, during a rotation, the previous
-//! ones; a database holding a key id that none of them has refuses to start
-//! (see `ControlPlane::open_secrets`), so a wrong key is found at start-up,
-//! not at the first sign-in that needs a secret.
+//! ones; a control plane whose keys do not open what the database holds,
+//! or that shares none with the keys control planes were given before,
+//! refuses to start (see `ControlPlane::open_secrets`), so a wrong key is
+//! found at start-up, not at the first sign-in that needs a secret.
 
 use crate::Error;
 use base64::Engine as _;
@@ -149,6 +151,14 @@ impl SealingKeys {
     /// The id of the key that seals.
     pub fn current_id(&self) -> &str {
         &self.current.id
+    }
+
+    /// The ids of every key given, the current one first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(|k| k.id.as_str())
+            .collect()
     }
 
     /// Whether a row sealed under `key_id` can be opened.

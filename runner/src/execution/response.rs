@@ -29,7 +29,7 @@ pub const MAX_ERROR_BYTES: usize = 4 * 1024;
 pub const REDACTED: &str = "[redacted]";
 /// Secret text shorter than this, in bytes, is not redacted: it would blank
 /// out ordinary words and numbers, and is no secret anyway.
-pub const MIN_SECRET_LEN: usize = 6;
+pub const MIN_SECRET_LEN: usize = actions_proto::sizes::MIN_SECRET_VALUE_BYTES;
 
 /// The response to a slot run.
 pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
@@ -64,7 +64,11 @@ pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
         scopes_removed: text(scopes_removed),
         app_metadata_json: json(app_metadata),
         user_metadata_json: json(user_metadata),
-        bindings: slot.bindings.iter().map(binding_result).collect(),
+        bindings: slot
+            .bindings
+            .iter()
+            .map(|run| binding_result(run, &every_secret))
+            .collect(),
         duration_us: micros(slot.duration),
     }
 }
@@ -93,9 +97,10 @@ pub fn record_of(
     }
 }
 
-fn binding_result(run: &BindingRun) -> pb::BindingResult {
+/// One binding's result, redacted of every secret of the slot (a later
+/// binding may log an earlier one's secret through what it was handed).
+fn binding_result(run: &BindingRun, secrets: &Secrets) -> pb::BindingResult {
     let report: Option<&RunReport> = run.report.as_ref();
-    let secrets = Secrets::of(std::iter::once(run));
     let error = report
         .and_then(|r| r.outcome.error_text())
         .map(|text| cap(secrets.text(&text), MAX_ERROR_BYTES, " [cut]"))
@@ -111,7 +116,7 @@ fn binding_result(run: &BindingRun) -> pb::BindingResult {
         failed_open: run.failed_open,
         duration_us: report.map_or(0, |r| micros(r.duration)),
         fuel: report.map_or(0, |r| r.fuel_consumed),
-        logs: report.map_or_else(Vec::new, |r| log_lines(&r.logs, &secrets)),
+        logs: report.map_or_else(Vec::new, |r| log_lines(&r.logs, secrets)),
     }
 }
 

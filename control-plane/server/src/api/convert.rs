@@ -1,9 +1,9 @@
 //! From what the store holds to what the API answers.
 
+use crate::TenantSecretValues;
 use crate::store::{
     ActionSummary, StoredAuditEvent, StoredBinding, StoredTenant, StoredToken, StoredVersion,
 };
-use crate::{SecretValues, TenantSecretValues};
 use actions_proto::controlplane::v1 as pb;
 use actions_proto::manifest::SecretDeclaration;
 use std::collections::BTreeMap;
@@ -95,7 +95,7 @@ pub fn runner_flows(
         slots
             .entry(&binding.trigger_name)
             .or_default()
-            .push(runner_binding(binding, secrets.get(&binding.action_slug)));
+            .push(runner_binding(binding, secrets));
     }
     pb::TenantFlows {
         tenant,
@@ -110,21 +110,31 @@ pub fn runner_flows(
 }
 
 /// What runners run for a binding, with its limits (`None`: the runner's
-/// defaults) and its Action's secrets.
+/// defaults) and its Action's secrets. An Action one of whose secrets did
+/// not open is sent with no module and failing closed: it must not run
+/// without the secret, and its failure policy was written for failures of
+/// its own.
 pub fn runner_binding(
     b: &StoredBinding,
-    secrets: Option<&SecretValues>,
+    secrets: &TenantSecretValues,
 ) -> actions_proto::runner::v1::Binding {
+    let unopened = secrets.unopened(&b.action_slug);
     actions_proto::runner::v1::Binding {
         secrets: secrets
+            .of(&b.action_slug)
+            .filter(|_| !unopened)
             .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
+        module_sha256: if unopened {
+            String::new()
+        } else {
+            b.module_sha256.clone()
+        },
+        fail_open: b.fail_open != 0 && !unopened,
         id: b.id.clone(),
         action_slug: b.action_slug.clone(),
         action_version: b.version.clone(),
-        module_sha256: b.module_sha256.clone(),
         config_json: b.config.clone(),
-        fail_open: b.fail_open != 0,
         limits: b.limits,
     }
 }

@@ -6,7 +6,7 @@ use crate::sealing::SecretPlace;
 use crate::store::{NewSecret, StoredSecret};
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, secrets_server::Secrets};
-use actions_proto::sizes::MAX_SECRET_VALUE_BYTES;
+use actions_proto::sizes::{MAX_SECRET_VALUE_BYTES, MIN_SECRET_VALUE_BYTES};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -47,6 +47,15 @@ impl Secrets for SecretsApi {
             return Err(Error::Invalid(format!(
                 "value of secret {} is empty; to remove it, use RemoveSecret",
                 r.name
+            ))
+            .into());
+        }
+        if r.value.len() < MIN_SECRET_VALUE_BYTES {
+            return Err(Error::Invalid(format!(
+                "value of secret {} is {} bytes; a secret takes at least \
+                 {MIN_SECRET_VALUE_BYTES}, as shorter values are not redacted from run output",
+                r.name,
+                r.value.len()
             ))
             .into());
         }

@@ -13,7 +13,9 @@ use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
 use actions_proto::runner::v1 as run;
-use actions_proto::sizes::{MAX_SECRET_VALUE_BYTES, MAX_SECRETS_PER_ACTION};
+use actions_proto::sizes::{
+    MAX_SECRET_BYTES_PER_ACTION, MAX_SECRET_VALUE_BYTES, MAX_SECRETS_PER_ACTION,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::{Code, Request, Response, Status};
@@ -155,6 +157,14 @@ impl TestRunsApi {
             None => HashMap::new(),
         };
         secrets.extend(given);
+        let bytes: usize = secrets.values().map(String::len).sum();
+        if secrets.len() > MAX_SECRETS_PER_ACTION || bytes > MAX_SECRET_BYTES_PER_ACTION {
+            return Err(Error::Invalid(format!(
+                "secrets: with the stored ones, {} secrets of {bytes} bytes; an Action may have \
+                 at most {MAX_SECRETS_PER_ACTION}, of {MAX_SECRET_BYTES_PER_ACTION} bytes together",
+                secrets.len()
+            )));
+        }
         Ok(secrets)
     }
 
@@ -395,7 +405,7 @@ impl Tests for TestRunsApi {
                 .await?
                 .iter()
                 .filter(|b| b.trigger_name == trigger.as_str() && !b.module_sha256.is_empty())
-                .map(|b| convert::runner_binding(b, secrets.get(&b.action_slug)))
+                .map(|b| convert::runner_binding(b, &secrets))
                 .collect()
         };
         let (mut runner, _) = self.cp.test_runner()?;

@@ -510,12 +510,13 @@ impl Store {
             .bind(slug)
             .execute(tx.tx())
             .await?;
-        let secrets = sqlx::query("DELETE FROM action_secrets WHERE tenant_id = $1 AND slug = $2")
-            .bind(tenant)
-            .bind(slug)
-            .execute(tx.tx())
-            .await?
-            .rows_affected();
+        let secrets: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM action_secrets WHERE tenant_id = $1 AND slug = $2 RETURNING name",
+        )
+        .bind(tenant)
+        .bind(slug)
+        .fetch_all(tx.tx())
+        .await?;
         let deleted = sqlx::query("DELETE FROM versions WHERE tenant_id = $1 AND slug = $2")
             .bind(tenant)
             .bind(slug)

@@ -288,21 +288,54 @@ impl Store {
     }
 
     /// Up to `limit` secrets sealed under a key other than `key_id`, with
-    /// their tenant.
+    /// their tenant, after the secret `after` names (tenant, Action, name),
+    /// in that order: a walk that ends even when rows cannot be resealed.
     pub async fn secrets_not_under(
         &self,
         key_id: &str,
+        after: (&str, &str, &str),
         limit: u32,
     ) -> Result<Vec<(String, StoredSecret)>, Error> {
+        let (tenant, slug, name) = after;
         let rows: Vec<TenantSecretRow> = sqlx::query_as(super::sql(format!(
             "SELECT tenant_id, {SECRET_COLUMNS} FROM action_secrets \
-             WHERE key_id <> $1 ORDER BY tenant_id, slug, name LIMIT $2"
+             WHERE key_id <> $1 AND (tenant_id > $2 OR (tenant_id = $2 AND (slug > $3 \
+                 OR (slug = $3 AND name > $4)))) \
+             ORDER BY tenant_id, slug, name LIMIT $5"
         )))
         .bind(key_id)
+        .bind(tenant)
+        .bind(slug)
+        .bind(name)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(with_tenant).collect())
+    }
+
+    /// The ids of the operator keys control planes were given before.
+    pub async fn secrets_keys_seen(&self) -> Result<Vec<String>, Error> {
+        Ok(
+            sqlx::query_scalar("SELECT key_id FROM secrets_keys_seen ORDER BY key_id")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// Records that a control plane was given these operator keys.
+    pub async fn see_secrets_keys(&self, key_ids: &[&str]) -> Result<(), Error> {
+        let mut write = self.write().await?;
+        for key_id in key_ids {
+            sqlx::query(
+                "INSERT INTO secrets_keys_seen (key_id, first_seen_at_ms) VALUES ($1, $2) \
+                 ON CONFLICT (key_id) DO NOTHING",
+            )
+            .bind(*key_id)
+            .bind(now_ms())
+            .execute(write.tx())
+            .await?;
+        }
+        write.commit().await
     }
 
     /// Replaces the sealed data key of one secret, if it is still sealed

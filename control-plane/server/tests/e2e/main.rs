@@ -67,6 +67,7 @@ on_both_databases!(
     the_audit_of_an_action_shows_its_config_and_schema_changes,
     run_stats_count_a_tenants_runs_per_minute_and_action,
     secrets_are_write_only_sealed_redacted_and_needed_to_publish,
+    tenants_with_the_same_action_and_secret_names_see_their_own_values,
 );
 
 /// Faults that only a server database can have.

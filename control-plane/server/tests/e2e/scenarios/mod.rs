@@ -33,7 +33,10 @@ pub use monitoring::{
     the_audit_of_an_action_shows_its_config_and_schema_changes,
 };
 pub use packages::packages_upload_and_hostile_archives_are_refused;
-pub use secrets::secrets_are_write_only_sealed_redacted_and_needed_to_publish;
+pub use secrets::{
+    secrets_are_write_only_sealed_redacted_and_needed_to_publish,
+    tenants_with_the_same_action_and_secret_names_see_their_own_values,
+};
 pub use tenant_isolation::every_rpc_refuses_another_tenants_data;
 pub use test_runs::test_runs_use_the_sandbox_and_change_no_flow;
 pub use versions::versions_are_compiled_immutable_and_only_go_forward;

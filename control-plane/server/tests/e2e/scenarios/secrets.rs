@@ -7,7 +7,7 @@ use crate::harness::{Harness, NEXT_SECRETS_KEY, SECRETS_KEY};
 use actions_control_plane::auth::Secrets as Tokens;
 use actions_control_plane::sealing::SealingKeys;
 use actions_control_plane::store::Store;
-use actions_control_plane::{ControlPlane, Error};
+use actions_control_plane::{ControlPlane, Error, Resealed, reseal_secrets};
 use actions_proto::controlplane::v1 as pb;
 use actions_proto::details::{SECRET_NOT_SET, precondition_violations};
 use actions_proto::runner::v1::{Decision, ExecuteResponse};
@@ -171,6 +171,8 @@ pub async fn secrets_are_write_only_sealed_redacted_and_needed_to_publish(h: &Ha
     for (name, value, code) in [
         ("1BAD", "x".repeat(8), Code::InvalidArgument),
         ("EMPTY", String::new(), Code::InvalidArgument),
+        // Too short to be redacted from run output.
+        ("SHORT", "abc12".into(), Code::InvalidArgument),
         ("BIG", "x".repeat(4097), Code::InvalidArgument),
     ] {
         let error = set(name, &value, &token).await.expect_err(name);
@@ -466,23 +468,55 @@ pub async fn secrets_are_write_only_sealed_redacted_and_needed_to_publish(h: &Ha
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 
-    // Key rotation: a replica started with the next key (the current one
-    // among the previous) reseals every row; then the next key alone opens
-    // them, and a wrong key or none refuses to start.
-    let rotated = replica(h, Some(SealingKeys::new(&NEXT_SECRETS_KEY, &[SECRETS_KEY])))
+    // Key rotation. The served control plane already opens with the next
+    // key (step 1); a replica seals with it (step 2); the operator's
+    // reseal moves every data key under it (step 3), once and idempotently;
+    // a replica restarted with step 1's settings does not undo it; then the
+    // next key alone opens everything (step 4).
+    let before_rotation = raw_rows(h).await;
+    let step_two = replica(h, Some(SealingKeys::new(&NEXT_SECRETS_KEY, &[SECRETS_KEY])))
         .await
         .expect("a replica with the next key starts");
+    assert_eq!(
+        raw_rows(h).await,
+        before_rotation,
+        "starting reseals nothing by itself"
+    );
+    let store = Store::connect(h.database_url()).await.expect("store");
+    let keys = SealingKeys::new(&NEXT_SECRETS_KEY, &[SECRETS_KEY]);
+    assert_eq!(
+        reseal_secrets(&store, &keys).await.expect("reseal"),
+        Resealed {
+            resealed: 2,
+            failed: 0
+        }
+    );
+    assert_eq!(
+        reseal_secrets(&store, &keys).await.expect("again"),
+        Resealed::default()
+    );
+    drop(step_two);
     let next = SealingKeys::new(&NEXT_SECRETS_KEY, &[]);
     let after = raw_rows(h).await;
     assert_eq!(after.len(), 2);
-    for ((name, key_id, ciphertext), (_, _, before)) in after.iter().zip(&rows) {
+    for ((name, key_id, ciphertext), (_, _, before)) in after.iter().zip(&before_rotation) {
         assert_eq!(key_id, next.current_id(), "{name} resealed");
-        if name == "HOOK" {
-            // Only the data key is resealed; the value is not touched.
-            assert_eq!(ciphertext, before);
-        }
+        // Only the data key is resealed; the value is not touched.
+        assert_eq!(ciphertext, before, "{name}");
     }
-    drop(rotated);
+    let step_one = replica(h, Some(SealingKeys::new(&SECRETS_KEY, &[NEXT_SECRETS_KEY])))
+        .await
+        .expect("step 1's settings still start");
+    assert_eq!(raw_rows(h).await, after, "nothing undoes the rotation");
+    assert_eq!(
+        step_one
+            .action_secret_values("acme", "crm")
+            .await
+            .expect("the old settings open the resealed rows")
+            .get("HOOK")
+            .map(String::as_str),
+        Some(HOOK)
+    );
     let only_next = replica(h, Some(SealingKeys::new(&NEXT_SECRETS_KEY, &[])))
         .await
         .expect("the next key alone");
@@ -495,14 +529,93 @@ pub async fn secrets_are_write_only_sealed_redacted_and_needed_to_publish(h: &Ha
         opened.get("API_KEY").map(String::as_str),
         Some("sk_live_rotated_value_99")
     );
+    // A wrong key, or none, refuses to start: the rows would not open, and
+    // control planes of this database were given other keys.
     for keys in [Some(SealingKeys::new(&[0x33; 32], &[])), None] {
         let refused = replica(h, keys).await.err().expect("refused to start");
         assert!(matches!(refused, Error::Config(_)), "{refused:?}");
     }
-    // The served control plane opens with the next key too: sign-ins go on.
-    let after_rotation = h
-        .execute("acme", POST_LOGIN, &login_event("a@acme.test"))
+}
+
+/// Two tenants with an Action of the same slug and secrets of the same
+/// names: each sign-in sees its own tenant's value, never the other's.
+pub async fn tenants_with_the_same_action_and_secret_names_see_their_own_values(h: &Harness) {
+    let mut bindings = Vec::new();
+    for (tenant, value) in [("north", "north-value-0001"), ("south", "south-value-0002")] {
+        let token = h.tenant(tenant).await;
+        h.actions()
+            .create_action(auth(
+                pb::CreateActionRequest {
+                    slug: "crm".into(),
+                    triggers: vec![POST_LOGIN.into()],
+                    source: Some(source(SOURCE)),
+                    secrets: declared(&["API_KEY", "HOOK"]),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await
+            .expect("create");
+        for (name, value) in [("API_KEY", value), ("HOOK", "hook-value-000")] {
+            h.secrets()
+                .set_secret(auth(
+                    pb::SetSecretRequest {
+                        action_slug: "crm".into(),
+                        name: name.into(),
+                        value: value.into(),
+                    },
+                    &token,
+                ))
+                .await
+                .expect("set");
+        }
+        publish(h, &token, "crm", "0.1.0").await.expect("publish");
+        let binding = attach(h, &token, POST_LOGIN, "crm", serde_json::json!({}), false)
+            .await
+            .expect("attach");
+        bindings.push((tenant, value, binding.id));
+    }
+    for (tenant, value, binding) in &bindings {
+        let answer = h
+            .execute_when(tenant, POST_LOGIN, &login_event("a@x.test"), &[binding])
+            .await;
+        assert_eq!(
+            claims(&answer)["https://x/reversed"],
+            reversed(value).as_str()
+        );
+    }
+    // A sealed row copied onto the other tenant's secret does not open there.
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(h.database_url())
         .await
-        .expect("answer");
-    assert_eq!(after_rotation.decision(), Decision::Allow);
+        .expect("connect");
+    let (wrapped, ciphertext): (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "SELECT wrapped_key, ciphertext FROM action_secrets \
+         WHERE tenant_id = 'north' AND slug = 'crm' AND name = 'API_KEY'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("north's row");
+    sqlx::query(
+        "UPDATE action_secrets SET wrapped_key = $1, ciphertext = $2 \
+         WHERE tenant_id = 'south' AND slug = 'crm' AND name = 'API_KEY'",
+    )
+    .bind(wrapped.as_slice())
+    .bind(ciphertext.as_slice())
+    .execute(&mut db)
+    .await
+    .expect("copy it onto south's");
+    let copied = replica(h, Some(SealingKeys::new(&SECRETS_KEY, &[])))
+        .await
+        .expect("a replica");
+    assert!(copied.action_secret_values("south", "crm").await.is_err());
+    assert_eq!(
+        copied
+            .action_secret_values("north", "crm")
+            .await
+            .expect("north's own")
+            .get("API_KEY")
+            .map(String::as_str),
+        Some("north-value-0001")
+    );
 }
