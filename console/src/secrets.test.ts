@@ -22,6 +22,8 @@ describe('secret names', () => {
 
   it('checks a value is there and at most 4096 bytes', () => {
     expect(valueProblem('')).toBeDefined();
+    expect(valueProblem('abc12')).toContain('At least 6');
+    expect(valueProblem('abc123')).toBeUndefined();
     expect(valueProblem('x'.repeat(4096))).toBeUndefined();
     expect(valueProblem('é'.repeat(2049))).toContain('4098');
   });

@@ -13,6 +13,8 @@ export type SecretRow = { name: string; description: string };
 export const MAX_SECRETS = 20;
 /** Bytes of one value. */
 export const MAX_VALUE_BYTES = 4096;
+/** The shortest value the server takes: runners redact values only from this length. */
+export const MIN_VALUE_BYTES = 6;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -39,10 +41,11 @@ export function declarationProblems(rows: SecretRow[]): Record<number, string> {
   return problems;
 }
 
-/** A value's problem, if it has one: empty, or over the server's size. */
+/** A value's problem, if it has one: empty, too short to be redacted, or over the server's size. */
 export function valueProblem(value: string): string | undefined {
   if (!value) return 'Enter a value.';
   const bytes = new TextEncoder().encode(value).length;
+  if (bytes < MIN_VALUE_BYTES) return `At least ${MIN_VALUE_BYTES} bytes: shorter values could not be redacted from run output.`;
   if (bytes > MAX_VALUE_BYTES) return `At most ${MAX_VALUE_BYTES} bytes (this is ${bytes}).`;
   return undefined;
 }
