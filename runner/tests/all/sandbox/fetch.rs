@@ -203,7 +203,11 @@ async fn a_fetch_suspends_only_its_own_run() {
     const RUNS: usize = 20;
     let barrier = Arc::new(tokio::sync::Barrier::new(RUNS));
     let (sandbox, _) = fetching_sandbox(Duration::ZERO, r#"{"tier":"t"}"#, Some(barrier));
-    let action = load(&sandbox, FETCHER);
+    // The Action's own fetch timeout must outlast the wait too: CI once had
+    // runs time out at FETCHER's 5 s before all twenty reached the barrier.
+    let patient = FETCHER.replace("timeout: 5000", "timeout: 20000");
+    assert_ne!(patient, FETCHER);
+    let action = load(&sandbox, &patient);
     let runs = (0..RUNS).map(|_| {
         // What is tested is suspension, not speed: on a loaded machine
         // twenty runs may take longer than the default 2 s fetch timeout
