@@ -53,7 +53,7 @@ describe('the type of event.secrets in the editor', () => {
 
   it('stays open with nothing declared', () => {
     expect(secretsDeclarations(ACTIONS_D_TS, [])).toBe(ACTIONS_D_TS);
-    expect(ACTIONS_D_TS).toContain('readonly secrets: { readonly [key: string]: string };');
+    expect(ACTIONS_D_TS).toContain('readonly secrets: Secrets;');
   });
 });
 

@@ -60,7 +60,8 @@ export function testSecrets(values: Record<string, string>, declared: string[]):
   return Object.fromEntries(Object.entries(values).filter(([name, value]) => value !== '' && declared.includes(name)));
 }
 
-const ANY_SECRETS = 'readonly secrets: { readonly [key: string]: string };';
+/** How actions.d.ts types `event.secrets`: the `Secrets` parameter of `Event`, an open map unless given. */
+const ANY_SECRETS = 'readonly secrets: Secrets;';
 
 /**
  * The declarations with `event.secrets` typed by the declared names, so that
