@@ -482,15 +482,7 @@ impl Store {
     /// Deletes an Action and its versions; refused while it is bound.
     pub async fn delete_action(&self, tenant: &str, slug: &str, actor: &str) -> Result<u32, Error> {
         let mut tx = self.write().await?;
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
-                .bind(tenant)
-                .bind(slug)
-                .fetch_optional(tx.tx())
-                .await?;
-        if found.is_none() {
-            return Err(Error::NotFound(format!("action {slug:?}")));
-        }
+        require_action(tx.tx(), tenant, slug).await?;
         let bound: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, trigger_name FROM bindings WHERE tenant_id = $1 AND action_slug = $2 ORDER BY id",
         )
@@ -577,6 +569,24 @@ impl Store {
 }
 
 /// One version, in the caller's connection or transaction.
+/// `NotFound` unless the tenant has the Action (in the caller's transaction).
+pub(crate) async fn require_action<'c>(
+    db: impl Executor<'c, Database = Any>,
+    tenant: &str,
+    slug: &str,
+) -> Result<(), Error> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
+            .bind(tenant)
+            .bind(slug)
+            .fetch_optional(db)
+            .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::NotFound(format!("action {slug:?}"))),
+    }
+}
+
 async fn version_in<'c>(
     db: impl Executor<'c, Database = Any>,
     tenant: &str,

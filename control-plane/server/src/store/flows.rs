@@ -349,15 +349,7 @@ impl Store {
         check: impl FnOnce(&StoredVersion) -> Result<(), Error>,
     ) -> Result<StoredBinding, Error> {
         let mut change = self.change_flows(tenant).await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
-                .bind(tenant)
-                .bind(new.slug)
-                .fetch_optional(change.tx())
-                .await?;
-        if exists.is_none() {
-            return Err(Error::NotFound(format!("action {:?}", new.slug)));
-        }
+        super::actions::require_action(change.tx(), tenant, new.slug).await?;
         let live = live_version(change.tx(), tenant, new.slug, new.major)
             .await?
             .ok_or_else(|| {

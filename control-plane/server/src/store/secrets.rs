@@ -90,15 +90,7 @@ impl Store {
         actor: &str,
     ) -> Result<StoredSecret, Error> {
         let mut change = self.change_flows(tenant).await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT slug FROM actions WHERE tenant_id = $1 AND slug = $2")
-                .bind(tenant)
-                .bind(new.slug)
-                .fetch_optional(change.tx())
-                .await?;
-        if exists.is_none() {
-            return Err(Error::NotFound(format!("action {:?}", new.slug)));
-        }
+        super::actions::require_action(change.tx(), tenant, new.slug).await?;
         let others: Vec<(String, i64)> = sqlx::query_as(
             "SELECT name, value_bytes FROM action_secrets \
              WHERE tenant_id = $1 AND slug = $2 AND name <> $3",
