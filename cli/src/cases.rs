@@ -9,18 +9,23 @@
 //!               "access_token_claims": { "https://example.com/tier": "gold" },
 //!               "logs": ["tier is gold"] } }
 //! ```
-//! `event` is an object or a path relative to the case file. In `expect`,
+//! `event` is an object or a path relative to the case file. `inputs`
+//! (optional, written by `action replay --save-case`) holds what a recorded
+//! run read: its clock readings, random seed and fetch answers, which the
+//! case's run is given instead of the clock, randomness and network. In `expect`,
 //! every key given is checked: `decision`, `outcome` and `reason` exactly,
 //! claims and metadata as whole objects, `logs` as substrings that must each
 //! appear in some log line.
 
 use crate::{Status, output};
 use actions_runner::execution::response::redacted_report;
+use actions_runner::replay::RunInputs;
 use actions_runner::{ActionModule, RunLimits, RunRequest, Sandbox, Trigger};
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +39,10 @@ struct Case {
     config: Option<Value>,
     #[serde(default)]
     secrets: Map<String, Value>,
+    /// What a recorded run read (clocks, random seed, fetch answers), so that
+    /// the case runs exactly as it did: `action replay --save-case` writes it.
+    #[serde(default)]
+    inputs: Option<RunInputs>,
     expect: Map<String, Value>,
 }
 
@@ -107,6 +116,7 @@ pub(crate) fn run_all(
             config: case.config.unwrap_or_else(|| Value::Object(Map::new())),
             secrets: case_secrets.clone(),
             limits,
+            replay: case.inputs.map(Arc::new),
         }));
         // What production answers: expectations are checked against it.
         let report = redacted_report(&report, &case_secrets);

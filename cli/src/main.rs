@@ -82,6 +82,8 @@ enum Command {
     TestSlot(manage::test_runs::TestSlotArgs),
     /// Run one saved version against an event on a test runner.
     TestVersion(manage::test_runs::TestVersionArgs),
+    /// Run a recorded run again from its record, and show whether it comes out the same.
+    Replay(manage::replay::ReplayArgs),
     /// List run records, filtered by flow, trigger, Action, decision, outcome and time.
     Runs(manage::runs::RunsArgs),
     /// Production runs over a recent window: counts per bucket of time, run times per Action.
@@ -132,6 +134,7 @@ fn main() -> ExitCode {
         Command::Update(args) => manage::flows::update(&args),
         Command::TestSlot(args) => manage::test_runs::test_slot(&args),
         Command::TestVersion(args) => manage::test_runs::test_version(&args),
+        Command::Replay(args) => manage::replay::replay(&args),
         Command::Runs(args) => manage::runs::runs(&args),
         Command::Stats(args) => manage::runs::stats(&args),
         Command::Admin(args) => manage::admin::run(&args),

@@ -169,6 +169,7 @@ fn run_once(args: &TestArgs) -> anyhow::Result<Status> {
         config,
         secrets: secrets.clone(),
         limits: args.limits(),
+        replay: None,
     }));
     // As the runner answers: secrets redacted from whatever the run put out.
     let report = redacted_report(&report, &secrets);

@@ -522,6 +522,33 @@ test('a run from the CLI appears live on the Runs page, and its detail shows its
   }
 });
 
+test('Replay runs a recorded run again from its record, and says it answers the same', async ({ page }) => {
+  await signIn(page, tenantToken);
+  const run = cliLogin('login.post-login', insider);
+  expect(run.decision).toBe('allow');
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  // The runner sends its records on: the run is listed once the control plane has it.
+  const link = page.locator(`a[href="#/runs/${run.run_id}"]`);
+  await expect
+    .poll(
+      async () => {
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        return link.count();
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(1);
+  await link.click();
+  await expect(page.getByRole('heading', { name: 'Flow run' })).toBeVisible();
+  const replay = page.getByRole('button', { name: 'Replay', exact: true });
+  await expect(replay).toBeEnabled();
+  await replay.click();
+  await expect(page.getByRole('status')).toHaveText(/^Replayed: identical — decision allow, same claims, metadata and (\d+ log lines?|no log lines)$/);
+  await expect(page.getByRole('table', { name: /^Differences/ })).toHaveCount(0);
+  await expect(replay).toBeEnabled();
+  await shot(page, '27b-run-replayed');
+});
+
 test('the dashboard draws the runs just made', async ({ page }) => {
   await signIn(page, tenantToken);
   await page.getByRole('link', { name: 'Dashboard' }).click();

@@ -53,6 +53,10 @@ const PRECONDITION_FAILURE_TYPE: &str = "type.googleapis.com/google.rpc.Precondi
 /// What a publish refused for a secret with no value is marked with.
 pub const SECRET_NOT_SET: &str = "SECRET_NOT_SET";
 
+/// The `type` of a precondition violation: the run's record keeps no
+/// replay data (its subject is the run id, its description why).
+pub const NO_REPLAY_DATA: &str = "NO_REPLAY_DATA";
+
 /// `FAILED_PRECONDITION` with `message` and `violations` attached.
 pub fn with_precondition_failure(
     message: String,

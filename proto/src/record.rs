@@ -7,6 +7,11 @@ use crate::controlplane::v1::RunRecord;
 use crate::runner::v1::{BindingResult, Decision, ExecuteResponse, LogLine, Outcome};
 use prost::Message as _;
 
+/// What a secret's value becomes wherever a run would show it, and what a
+/// replay gives the Action for each secret (so that what it builds from
+/// one matches the redacted record).
+pub const REDACTED: &str = "[redacted]";
+
 impl RunRecord {
     /// The run's id, its idempotency key.
     pub fn run_id(&self) -> &str {
@@ -180,6 +185,7 @@ mod legacy {
                             duration_us: b.duration_us,
                             fuel: b.fuel,
                             logs: b.logs,
+                            replay_divergence: String::new(),
                         })
                         .collect(),
                     // The old record kept no claims: empty objects, as a run
@@ -190,6 +196,8 @@ mod legacy {
                     user_metadata_json: "{}".into(),
                     ..ExecuteResponse::default()
                 }),
+                replay: None,
+                replay_omitted: String::new(),
             }
         }
     }

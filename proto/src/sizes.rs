@@ -56,3 +56,10 @@ pub const MIN_SECRET_VALUE_BYTES: usize = 6;
 
 /// A secret declaration's description, in bytes.
 pub const MAX_SECRET_DESCRIPTION_BYTES: usize = 512;
+
+/// Most bytes of replay data (the event, each binding's config, clock
+/// readings and fetch answers) one run record keeps. A run that read more
+/// keeps none, and its record says so (`RunRecord.replay_omitted`): a
+/// record is written on every sign-in, so its size is bounded whatever
+/// an Action fetches.
+pub const MAX_REPLAY_BYTES: usize = 512 * 1024;

@@ -86,6 +86,7 @@ impl Case {
             config: self.config.clone(),
             secrets: Map::new(),
             limits: RunLimits::default(),
+            replay: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use crate::error::RunnerError;
 use crate::limits::RunLimits;
+use crate::replay::RunInputs;
 use crate::sandbox::{ActionModule, Sandbox};
 use actions_proto::catalog::Trigger;
 use actions_proto::runner::v1 as wire;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Every tenant's flows at one revision.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +77,9 @@ pub struct Binding {
     /// Secrets, seen as `event.secrets`.
     #[serde(default)]
     pub secrets: serde_json::Map<String, Value>,
+    /// Only in a replay: the record its run reads from.
+    #[serde(skip)]
+    pub replay: Option<Arc<RunInputs>>,
 }
 
 impl Binding {
@@ -102,6 +107,7 @@ impl Binding {
                 .limits
                 .map_or_else(RunLimits::default, |l| limits_from_wire(&l)),
             secrets: secrets_from_wire(b.secrets),
+            replay: None,
         })
     }
 }
@@ -120,6 +126,7 @@ impl Binding {
             fail_open: false,
             limits: RunLimits::default(),
             secrets: serde_json::Map::new(),
+            replay: None,
         }
     }
 }
@@ -154,6 +161,21 @@ pub fn limits_from_wire(l: &wire::Limits) -> RunLimits {
         fetch_request_bytes: given_or(l.fetch_request_bytes, d.fetch_request_bytes),
         fetch_response_bytes: given_or(l.fetch_response_bytes, d.fetch_response_bytes),
         fetch_timeout_ms: given_or(l.fetch_timeout_ms, d.fetch_timeout_ms),
+    }
+}
+
+/// Limits as the wire carries them, every field given.
+pub fn limits_to_wire(l: &RunLimits) -> wire::Limits {
+    wire::Limits {
+        fuel: l.fuel,
+        deadline_ms: l.deadline_ms,
+        memory_bytes: l.memory_bytes,
+        log_bytes: l.log_bytes,
+        fetch_calls: l.fetch_calls,
+        effect_bytes: l.effect_bytes,
+        fetch_request_bytes: l.fetch_request_bytes,
+        fetch_response_bytes: l.fetch_response_bytes,
+        fetch_timeout_ms: l.fetch_timeout_ms,
     }
 }
 

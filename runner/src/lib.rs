@@ -23,7 +23,9 @@
 //! - [`control_plane`]: the link to the control plane (flows watched,
 //!   modules fetched, records pushed);
 //! - [`spool`]: run records on disk until the control plane has them;
-//! - [`http`]: the guarded transport behind `api.fetch`.
+//! - [`http`]: the guarded transport behind `api.fetch`;
+//! - [`replay`]: what a run read from outside itself, recorded, and played
+//!   back to run it again exactly.
 
 pub mod admission;
 pub mod control_plane;
@@ -35,6 +37,7 @@ pub mod flows_file;
 mod host;
 pub mod http;
 mod limits;
+pub mod replay;
 mod report;
 mod sandbox;
 pub mod settings;

@@ -1,5 +1,6 @@
 //! What a run produced: its typed outcome, the effects it asked for, its logs.
 
+use crate::replay::RunInputs;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -174,6 +175,13 @@ pub struct RunReport {
     /// Wall-clock time, instantiation included.
     #[serde(serialize_with = "as_micros")]
     pub duration: Duration,
+    /// What it read from outside itself (clocks, seed, fetch answers), for
+    /// its record; `None` when that was more than a record keeps.
+    #[serde(skip)]
+    pub inputs: Option<RunInputs>,
+    /// In a replay, the first read the record could not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_divergence: Option<String>,
 }
 
 fn as_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

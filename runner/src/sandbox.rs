@@ -17,6 +17,7 @@ use crate::error::RunnerError;
 use crate::fetch::HttpFetch;
 use crate::host::{self, Completion, RunState, Stop};
 use crate::limits::RunLimits;
+use crate::replay::{RunInputs, Tape};
 use crate::report::{Effects, LogLevel, LogOrigin, Outcome, RunReport};
 use actions_plugin_host::{IMPORT_NAMESPACE, PLUGIN_ID_SECTION};
 use actions_proto::catalog::Trigger;
@@ -137,6 +138,9 @@ pub struct RunRequest {
     pub secrets: Map<String, Value>,
     /// Limits asked for; the sandbox's ceilings cap them.
     pub limits: RunLimits,
+    /// A replay: the clocks, the random seed and the fetch answers come
+    /// from this record (see [`crate::replay`]). `None`: a live run.
+    pub replay: Option<Arc<RunInputs>>,
 }
 
 /// Runs Actions. One per process; share it behind an `Arc`.
@@ -288,6 +292,7 @@ impl Sandbox {
             request.config,
             request.secrets,
         );
+        let tape = Tape::new(random_seed(), request.replay);
         let state = RunState {
             trigger: request.trigger,
             limits,
@@ -306,7 +311,8 @@ impl Sandbox {
             stop: None,
             fetch_calls: 0,
             fetcher: self.fetcher.clone(),
-            random_state: random_seed(),
+            random_state: tape.random_seed(),
+            tape,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state);
@@ -330,6 +336,8 @@ impl Sandbox {
         let fuel_consumed = limits.fuel.saturating_sub(fuel_left);
         let mut state = store.into_data();
         let outcome = classify(&mut state, result);
+        let (inputs, replay_divergence) =
+            std::mem::replace(&mut state.tape, Tape::new(0, None)).finish();
         if !outcome.is_decision() {
             // A failed run's partial effects never reach a token or a user.
             state.effects = Effects::default();
@@ -350,6 +358,8 @@ impl Sandbox {
             logs: state.logs,
             fuel_consumed,
             duration: started.elapsed(),
+            inputs,
+            replay_divergence,
         }
     }
 

@@ -87,6 +87,8 @@ pub async fn run_slot(
                 logs: Vec::new(),
                 fuel_consumed: 0,
                 duration: Duration::ZERO,
+                inputs: None,
+                replay_divergence: None,
             },
             Some(module) => {
                 let span = tracing::info_span!(
@@ -109,6 +111,7 @@ pub async fn run_slot(
                     config: binding.config.clone(),
                     secrets: binding.secrets.clone(),
                     limits,
+                    replay: binding.replay.clone(),
                 };
                 let report = sandbox
                     .run_in_share(request, cpu)
@@ -160,6 +163,8 @@ fn skipped_for_budget() -> RunReport {
         logs: Vec::new(),
         fuel_consumed: 0,
         duration: Duration::ZERO,
+        inputs: None,
+        replay_divergence: None,
     }
 }
 

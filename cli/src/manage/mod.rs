@@ -10,6 +10,7 @@ pub(crate) mod admin;
 pub(crate) mod audit;
 pub(crate) mod flows;
 pub(crate) mod login;
+pub(crate) mod replay;
 pub(crate) mod runs;
 pub(crate) mod secrets;
 pub(crate) mod test_runs;

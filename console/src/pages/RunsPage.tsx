@@ -4,6 +4,7 @@ import type { Flow } from '../gen/actions/controlplane/v1/management_pb';
 import type { RunRecord } from '../gen/actions/controlplane/v1/runners_pb';
 import { Decision, Outcome } from '../gen/actions/runner/v1/execution_pb';
 import { DECISIONS, OUTCOMES, RunResult } from '../components/RunResult';
+import { ReplayRun } from '../components/ReplayRun';
 import { navigate } from '../session';
 
 /** The filters of the Runs page, as the address keeps them (so a link can carry them). */
@@ -256,7 +257,11 @@ export function RunsPage({ api, query }: { api: ApiClients; query?: string }) {
   );
 }
 
-/** A flow run: each binding's Action and the version that ran, outcome, deny reason, claims, console output, fuel and time. */
+/**
+ * A flow run: each binding's Action and the version that ran, outcome, deny
+ * reason, claims, console output, fuel and time; Replay runs it again from
+ * its record and says whether it answers the same.
+ */
 export function RunDetail({ api, runId }: { api: ApiClients; runId: string }) {
   const [run, setRun] = useState<RunRecord>();
   const [problem, setProblem] = useState<string>();
@@ -313,6 +318,7 @@ export function RunDetail({ api, runId }: { api: ApiClients; runId: string }) {
               </div>
             )}
           </dl>
+          <ReplayRun api={api} runId={r.runId || runId} omitted={run.replayOmitted} />
           <div className="table-wrap run-table">
             <table aria-label="Bindings, in the order they ran">
               <thead>

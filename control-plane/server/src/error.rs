@@ -3,7 +3,8 @@
 use actions_compiler::CompileError;
 use actions_proto::controlplane::v1::SourceProblem;
 use actions_proto::details::{
-    PreconditionViolation, SECRET_NOT_SET, with_precondition_failure, with_source_problem,
+    NO_REPLAY_DATA, PreconditionViolation, SECRET_NOT_SET, with_precondition_failure,
+    with_source_problem,
 };
 use actions_proto::limits::OverCeiling;
 use actions_proto::manifest::ManifestError;
@@ -66,6 +67,14 @@ pub enum Error {
         /// The secrets without a value, by name.
         names: Vec<String>,
     },
+    /// A run's record keeps nothing to replay it from.
+    #[error("run {run_id} cannot be replayed: {why}")]
+    NoReplayData {
+        /// The run.
+        run_id: String,
+        /// Why its record keeps no replay data.
+        why: String,
+    },
     /// Too much at once for the caller's share (test runs in flight); nothing
     /// ran, retrying shortly may succeed.
     #[error("{0}")]
@@ -106,9 +115,10 @@ impl From<Error> for Status {
             Error::Compile(_) => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists(_) => Code::AlreadyExists,
-            Error::FailedPrecondition(_) | Error::Misfit(_) | Error::SecretsNotSet { .. } => {
-                Code::FailedPrecondition
-            }
+            Error::FailedPrecondition(_)
+            | Error::Misfit(_)
+            | Error::SecretsNotSet { .. }
+            | Error::NoReplayData { .. } => Code::FailedPrecondition,
             Error::Busy(_) => Code::ResourceExhausted,
             Error::Unavailable { .. } => Code::Unavailable,
             Error::Database(e) if database_unreachable(e) => Code::Unavailable,
@@ -129,6 +139,14 @@ impl From<Error> for Status {
                 })
                 .collect();
             return with_precondition_failure(error.to_string(), violations);
+        }
+        if let Error::NoReplayData { run_id, why } = &error {
+            let violation = PreconditionViolation {
+                r#type: NO_REPLAY_DATA.into(),
+                subject: run_id.clone(),
+                description: why.clone(),
+            };
+            return with_precondition_failure(error.to_string(), vec![violation]);
         }
         if let Error::Compile(compile) = &error
             && let Some(at) = compile.location()

@@ -14,6 +14,7 @@
 //!   `action_secrets.rs` opens them for runners and test runs only.
 //! - [`compile_slots`]: compiles shared fairly between tenants.
 //! - [`page_tokens`]: opaque, tenant-bound page tokens of shared tables.
+//! - [`replay`]: where a replayed run differs from its record.
 //!
 //! Every error is an [`Error`]; `error.rs` is the one place it becomes a
 //! gRPC status.
@@ -29,6 +30,7 @@ pub mod page_tokens;
 pub mod rules;
 pub mod schema;
 pub mod sealing;
+pub mod replay;
 mod settings;
 mod state;
 pub mod store;

@@ -16,6 +16,7 @@ use crate::admission::Permit;
 use crate::control_plane::{ControlPlaneLink, modules};
 use crate::flows::Binding;
 use crate::limits::RunLimits;
+use crate::replay::RunInputs;
 use crate::sandbox::ActionModule;
 use crate::slot::{SlotRun, run_slot};
 use crate::state::{RunnerState, is_sha256};
@@ -52,6 +53,7 @@ impl ExecutionService {
         &self,
         tenant: &str,
         trigger: Trigger,
+        event: &Value,
         slot: SlotRun,
         test: bool,
     ) -> Response<pb::ExecuteResponse> {
@@ -60,6 +62,8 @@ impl ExecutionService {
         if let Some(spool) = &self.state.spool {
             let record = response::record_of(
                 answer.clone(),
+                &slot,
+                event,
                 self.state.runner_id(),
                 tenant,
                 trigger.as_str(),
@@ -187,7 +191,7 @@ impl Execution for ExecutionService {
         .instrument(span.clone())
         .await;
         span.record("decision", slot.decision());
-        let answer = self.finish(&request.tenant, trigger, slot, false);
+        let answer = self.finish(&request.tenant, trigger, &event, slot, false);
         drop(permit);
         Ok(answer)
     }
@@ -220,6 +224,7 @@ impl Execution for ExecutionService {
             fail_open: false,
             limits: RunLimits::default(),
             secrets: crate::flows::secrets_from_wire(request.secrets),
+            replay: None,
         };
         let slot = run_slot(
             &self.state.sandbox,
@@ -231,7 +236,7 @@ impl Execution for ExecutionService {
             self.budget(),
         )
         .await;
-        let answer = self.finish(&request.tenant, trigger, slot, true);
+        let answer = self.finish(&request.tenant, trigger, &event, slot, true);
         drop(permit);
         Ok(answer)
     }
@@ -245,11 +250,21 @@ impl Execution for ExecutionService {
         let trigger: Trigger = request.trigger.parse().map_err(CallError::from)?;
         let event = parse_event(&request.event_json)?;
         let permit = self.admit(&request.tenant, Lane::Test).await?;
+        if !request.replay.is_empty() && request.replay.len() != request.bindings.len() {
+            return Err(CallError::BadConfig(format!(
+                "replay: {} bindings' inputs for {} bindings",
+                request.replay.len(),
+                request.bindings.len()
+            ))
+            .into());
+        }
+        let mut replay = request.replay.iter().map(RunInputs::from_wire);
         let mut bindings = Vec::with_capacity(request.bindings.len());
         let mut modules = HashMap::new();
         for wire in request.bindings {
-            let binding = Binding::from_wire(&request.tenant, wire)
+            let mut binding = Binding::from_wire(&request.tenant, wire)
                 .map_err(|e| CallError::BadConfig(e.to_string()))?;
+            binding.replay = replay.next().map(Arc::new);
             let module = self.test_module(&binding.module_sha256).await?;
             modules.insert(binding.module_sha256.clone(), module);
             bindings.push(binding);
@@ -264,7 +279,7 @@ impl Execution for ExecutionService {
             self.budget(),
         )
         .await;
-        let answer = self.finish(&request.tenant, trigger, slot, true);
+        let answer = self.finish(&request.tenant, trigger, &event, slot, true);
         drop(permit);
         Ok(answer)
     }

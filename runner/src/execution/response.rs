@@ -13,7 +13,10 @@
 //! redacting it would blank out ordinary words and numbers ("1", "true",
 //! "2024").
 
+use crate::flows::limits_to_wire;
+use crate::replay::RunInputs;
 use crate::report::{Effects, LogLine, Outcome, RunReport};
+use actions_proto::sizes::MAX_REPLAY_BYTES;
 use crate::slot::{BindingRun, SlotRun};
 use actions_proto::controlplane::v1::RunRecord;
 use actions_proto::runner::v1 as pb;
@@ -26,7 +29,7 @@ pub const MAX_BINDING_LOG_BYTES: usize = 64 * 1024;
 /// Most bytes of a binding's error text.
 pub const MAX_ERROR_BYTES: usize = 4 * 1024;
 /// What a secret's value becomes wherever it would show.
-pub const REDACTED: &str = "[redacted]";
+pub const REDACTED: &str = actions_proto::record::REDACTED;
 /// Secret text shorter than this, in bytes, is not redacted: it would blank
 /// out ordinary words and numbers, and is no secret anyway.
 pub const MIN_SECRET_LEN: usize = actions_proto::sizes::MIN_SECRET_VALUE_BYTES;
@@ -73,9 +76,13 @@ pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
     }
 }
 
-/// The record of a run: its response, and what only the record needs.
+/// The record of a run: its response, what only the record needs, and what
+/// a replay of it needs (see [`replay_data`]).
+#[allow(clippy::too_many_arguments)]
 pub fn record_of(
     response: pb::ExecuteResponse,
+    slot: &SlotRun,
+    event: &Value,
     runner_id: &str,
     tenant: &str,
     trigger: &str,
@@ -87,6 +94,10 @@ pub fn record_of(
         .unwrap_or_else(SystemTime::now)
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let (replay, replay_omitted) = match replay_data(slot, event) {
+        Ok(replay) => (Some(replay), String::new()),
+        Err(why) => (None, why),
+    };
     RunRecord {
         runner_id: runner_id.to_owned(),
         tenant: tenant.to_owned(),
@@ -94,7 +105,74 @@ pub fn record_of(
         started_at_ms,
         test,
         response: Some(response),
+        replay,
+        replay_omitted,
     }
+}
+
+/// What a replay of the run needs: the event, and per binding its config,
+/// limits, policy, secret names and everything it read, redacted of every
+/// secret of the slot like the rest of the record; or why the record
+/// cannot keep it.
+pub fn replay_data(slot: &SlotRun, event: &Value) -> Result<pb::ReplayData, String> {
+    let every_secret = Secrets::of(slot.bindings.iter());
+    let mut bindings = Vec::with_capacity(slot.bindings.len());
+    for run in &slot.bindings {
+        let binding = &run.binding;
+        let inputs = match &run.report {
+            None => RunInputs::default(),
+            Some(report) => report.inputs.clone().ok_or_else(|| {
+                format!(
+                    "binding {} read more from outside (clock readings and fetch answers) \
+                     than the {} KiB a record keeps for replay",
+                    binding.id,
+                    MAX_REPLAY_BYTES / 1024
+                )
+            })?,
+        };
+        let (random_seed, clock, fetches) = inputs.to_wire();
+        let fetches = fetches
+            .into_iter()
+            .map(|f| pb::FetchExchange {
+                method: every_secret.text(&f.method),
+                url: every_secret.text(&f.url),
+                body: every_secret.text(&f.body),
+                answer: f.answer.map(|a| pb::FetchAnswer {
+                    status: a.status,
+                    headers: a
+                        .headers
+                        .into_iter()
+                        .map(|(k, v)| (every_secret.text(&k), every_secret.text(&v)))
+                        .collect(),
+                    body: every_secret.text(&a.body),
+                }),
+                error: every_secret.text(&f.error),
+            })
+            .collect();
+        bindings.push(pb::BindingInputs {
+            binding_id: binding.id.clone(),
+            config_json: every_secret.value(&binding.config).to_string(),
+            fail_open: binding.fail_open,
+            limits: Some(limits_to_wire(&binding.limits)),
+            secret_names: binding.secrets.keys().cloned().collect(),
+            random_seed,
+            clock,
+            fetches,
+        });
+    }
+    let replay = pb::ReplayData {
+        event_json: every_secret.value(event).to_string(),
+        bindings,
+    };
+    let bytes = prost::Message::encoded_len(&replay);
+    if bytes > MAX_REPLAY_BYTES {
+        return Err(format!(
+            "the event and what the run read take {bytes} bytes, over the {} KiB a record \
+             keeps for replay",
+            MAX_REPLAY_BYTES / 1024
+        ));
+    }
+    Ok(replay)
 }
 
 /// One binding's result, redacted of every secret of the slot (a later
@@ -117,6 +195,10 @@ fn binding_result(run: &BindingRun, secrets: &Secrets) -> pb::BindingResult {
         duration_us: report.map_or(0, |r| micros(r.duration)),
         fuel: report.map_or(0, |r| r.fuel_consumed),
         logs: report.map_or_else(Vec::new, |r| log_lines(&r.logs, secrets)),
+        replay_divergence: report
+            .and_then(|r| r.replay_divergence.as_deref())
+            .map(|text| secrets.text(text))
+            .unwrap_or_default(),
     }
 }
 
@@ -204,6 +286,7 @@ pub fn redacted_report(report: &RunReport, secrets: &Map<String, Value>) -> RunR
                 ..line.clone()
             })
             .collect(),
+        replay_divergence: report.replay_divergence.as_ref().map(text),
         ..report.clone()
     }
 }

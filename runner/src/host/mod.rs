@@ -65,6 +65,8 @@ pub(crate) struct RunState {
     pub fetch_calls: u32,
     pub fetcher: Option<Arc<dyn HttpFetch>>,
     pub random_state: u64,
+    /// What the run reads from outside itself: recorded, or played back.
+    pub tape: crate::replay::Tape,
 }
 
 impl RunState {

@@ -1,7 +1,8 @@
 //! The WASI preview 1 calls the plugin imports, and nothing more: no files,
 //! no environment, no arguments. stdout and stderr are captured (a trap's
 //! JavaScript stack arrives there), clocks read the host's, randomness is
-//! per run.
+//! per run; both go through the run's tape (`crate::replay`), which records
+//! them or, in a replay, plays them back.
 
 use super::{RunState, Stop, capture_stderr, read_guest, write_guest};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,14 +65,19 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
          _precision: i64,
          out: u32|
          -> wasmtime::Result<i32> {
+            let state = caller.data_mut();
+            let started = state.started;
             let nanos = if clock == CLOCK_REALTIME {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos())
+                state.tape.clock(false, || {
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+                })
             } else {
-                caller.data().started.elapsed().as_nanos()
+                state.tape.clock(true, || {
+                    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+                })
             };
-            let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
             write_guest(&mut caller, out, &nanos.to_le_bytes())?;
             Ok(ERRNO_SUCCESS)
         },

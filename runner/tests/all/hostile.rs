@@ -98,6 +98,7 @@ async fn run(sandbox: &Sandbox, compiler: &Compiler, source: &str, limits: RunLi
             config: json!({}),
             secrets: Map::new(),
             limits,
+            replay: None,
         })
         .await
 }

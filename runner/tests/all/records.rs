@@ -31,6 +31,7 @@ fn record(tenant: &str, run_id: &str, deny_reason: String) -> RunRecord {
             deny_reason,
             ..ExecuteResponse::default()
         }),
+        ..RunRecord::default()
     }
 }
 

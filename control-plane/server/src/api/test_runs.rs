@@ -12,6 +12,7 @@ use crate::schema::ConfigSchema;
 use crate::store::StoredVersion;
 use crate::{ControlPlane, Error};
 use actions_proto::controlplane::v1::{self as pb, tests_server::Tests};
+use actions_proto::record::REDACTED;
 use actions_proto::runner::v1 as run;
 use actions_proto::sizes::{
     MAX_SECRET_BYTES_PER_ACTION, MAX_SECRET_VALUE_BYTES, MAX_SECRETS_PER_ACTION,
@@ -257,6 +258,124 @@ impl TestRunsApi {
     }
 }
 
+/// A source compiled for a test run or a replay, its module stored.
+struct CompiledSource {
+    sha256: String,
+    plugin_id: String,
+    wasm_bytes: i64,
+}
+
+/// What a replay runs in place of one Action's recorded version.
+struct Replacement {
+    slug: String,
+    version: String,
+    module_sha256: String,
+}
+
+/// What a replay's bindings run under in place of a recorded version.
+const UNSAVED_SOURCE: &str = "(unsaved source)";
+
+impl TestRunsApi {
+    /// Compiles `source` (fairly shared with other tenants' compiles) and
+    /// stores its module, which is content-addressed, for the runner.
+    async fn compile_source(
+        &self,
+        tenant: &str,
+        source: Option<pb::Source>,
+    ) -> Result<CompiledSource, Error> {
+        let package = super::actions::source_package(source)?;
+        let compiled = self.cp.compile(tenant, package).await?;
+        let wasm_bytes = compiled.wasm.len() as i64;
+        self.cp
+            .store
+            .put_module(&compiled.sha256, &compiled.plugin_id, compiled.wasm)
+            .await?;
+        Ok(CompiledSource {
+            sha256: compiled.sha256,
+            plugin_id: compiled.plugin_id,
+            wasm_bytes,
+        })
+    }
+
+    /// The version or source a replay runs in place of the recorded
+    /// version of one of the run's Actions, checked against the recorded
+    /// bindings of that Action; `None` to replay what ran.
+    async fn replacement(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        r: &mut pb::ReplayRunRequest,
+        recorded: &[run::BindingResult],
+        inputs: &[run::BindingInputs],
+    ) -> Result<Option<Replacement>, Error> {
+        let source = r.source.take().filter(|s| !s.files.is_empty());
+        if r.version.is_empty() && source.is_none() {
+            if !r.action_slug.is_empty() {
+                return Err(Error::Invalid(
+                    "action_slug: give a version or a source to replay it with".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        if !r.version.is_empty() && source.is_some() {
+            return Err(Error::Invalid(
+                "give a version or a source to replay with, not both".into(),
+            ));
+        }
+        let mut slugs: Vec<&str> = recorded.iter().map(|b| b.action_slug.as_str()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        let slug = if r.action_slug.is_empty() {
+            match slugs.as_slice() {
+                [one] => (*one).to_owned(),
+                [] => return Err(Error::Invalid("the run ran no Action".into())),
+                many => {
+                    return Err(Error::Invalid(format!(
+                        "action_slug: the run ran several Actions ({}); name the one to replace",
+                        many.join(", ")
+                    )));
+                }
+            }
+        } else if slugs.contains(&r.action_slug.as_str()) {
+            r.action_slug.clone()
+        } else {
+            return Err(Error::Invalid(format!(
+                "action_slug: the run did not run {:?}; it ran {}",
+                r.action_slug,
+                slugs.join(", ")
+            )));
+        };
+        if let Some(source) = source {
+            let compiled = self.compile_source(tenant, Some(source)).await?;
+            return Ok(Some(Replacement {
+                slug,
+                version: UNSAVED_SOURCE.into(),
+                module_sha256: compiled.sha256,
+            }));
+        }
+        let version = self
+            .cp
+            .store
+            .version(tenant, &slug, &r.version)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!("version {:?} of action {:?}", r.version, slug))
+            })?;
+        // The recorded configs must fit the version, as they would on attach.
+        for (i, (result, inputs)) in recorded.iter().zip(inputs).enumerate() {
+            if result.action_slug == slug {
+                check_binding(&version, trigger, &inputs.config_json)
+                    .map_err(|e| about(&format!("the run's bindings[{i}]"), e))?;
+            }
+        }
+        Ok(Some(Replacement {
+            slug,
+            version: version.version,
+            module_sha256: version.module_sha256,
+        }))
+    }
+}
+
 /// What the runner said, in the control plane's terms.
 fn from_runner(status: Status) -> Error {
     match status.code() {
@@ -345,8 +464,7 @@ impl Tests for TestRunsApi {
                 r.secrets,
             )
             .await?;
-        let package = super::actions::source_package(r.source)?;
-        let compiled = self.cp.compile(&caller.tenant, package).await?;
+        let compiled = self.compile_source(&caller.tenant, r.source).await?;
         // What a saved version made for this trigger would be, so that the
         // config is checked by the same rule as every other test run.
         let unsaved = StoredVersion {
@@ -361,14 +479,10 @@ impl Tests for TestRunsApi {
             published_at_ms: 0,
             live: 0,
             plugin_id: compiled.plugin_id.clone(),
-            wasm_bytes: compiled.wasm.len() as i64,
+            wasm_bytes: compiled.wasm_bytes,
             secrets: "[]".into(),
         };
         let config = check_binding(&unsaved, trigger.as_str(), &r.config_json)?;
-        self.cp
-            .store
-            .put_module(&compiled.sha256, &compiled.plugin_id, compiled.wasm)
-            .await?;
         let (mut runner, _) = self.cp.test_runner()?;
         let answer = runner
             .execute_action(self.authorised(run::ExecuteActionRequest {
@@ -415,10 +529,99 @@ impl Tests for TestRunsApi {
                 trigger: trigger.as_str().into(),
                 event_json: r.event_json,
                 bindings,
+                replay: Vec::new(),
             })?)
             .await
             .map_err(from_runner)?;
         Ok(answer)
+    }
+
+    async fn replay_run(
+        &self,
+        request: Request<pb::ReplayRunRequest>,
+    ) -> Result<Response<pb::ReplayRunResponse>, Status> {
+        let caller = self.cp.tenant(&request).await?;
+        let _in_flight = self.in_flight.start(&caller.tenant)?;
+        let mut r = request.into_inner();
+        let record = self
+            .cp
+            .store
+            .run(&caller.tenant, &r.run_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("run {:?}", r.run_id)))?;
+        let Some(replay) = record.replay else {
+            return Err(Error::NoReplayData {
+                run_id: r.run_id,
+                why: record.replay_omitted,
+            }
+            .into());
+        };
+        let recorded = record.response.unwrap_or_default();
+        if replay.bindings.len() != recorded.bindings.len() {
+            return Err(Error::Internal(format!(
+                "run {}: its record has inputs of {} bindings and results of {}",
+                r.run_id,
+                replay.bindings.len(),
+                recorded.bindings.len()
+            ))
+            .into());
+        }
+        let trigger = check_trigger("the run's trigger", &record.trigger)?;
+        let replacement = self
+            .replacement(
+                &caller.tenant,
+                trigger.as_str(),
+                &mut r,
+                &recorded.bindings,
+                &replay.bindings,
+            )
+            .await?;
+        let bindings = recorded
+            .bindings
+            .iter()
+            .zip(&replay.bindings)
+            .map(|(result, inputs)| {
+                let (action_version, module_sha256) = match &replacement {
+                    Some(with) if with.slug == result.action_slug => {
+                        (with.version.clone(), with.module_sha256.clone())
+                    }
+                    _ => (result.action_version.clone(), result.module_sha256.clone()),
+                };
+                run::Binding {
+                    id: result.binding_id.clone(),
+                    action_slug: result.action_slug.clone(),
+                    action_version,
+                    module_sha256,
+                    config_json: inputs.config_json.clone(),
+                    fail_open: inputs.fail_open,
+                    limits: inputs.limits,
+                    secrets: inputs
+                        .secret_names
+                        .iter()
+                        .map(|name| (name.clone(), REDACTED.to_owned()))
+                        .collect(),
+                }
+            })
+            .collect();
+        let (mut runner, _) = self.cp.test_runner()?;
+        let replayed = runner
+            .execute_bindings(self.authorised(run::ExecuteBindingsRequest {
+                tenant: caller.tenant,
+                trigger: trigger.as_str().into(),
+                event_json: replay.event_json,
+                bindings,
+                replay: replay.bindings,
+            })?)
+            .await
+            .map_err(from_runner)?
+            .into_inner();
+        let differences = crate::replay::differences(&recorded, &replayed);
+        Ok(Response::new(pb::ReplayRunResponse {
+            identical: differences.is_empty(),
+            recorded: Some(recorded),
+            replayed: Some(replayed),
+            differences,
+        }))
     }
 }
 

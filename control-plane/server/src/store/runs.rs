@@ -135,14 +135,28 @@ impl Store {
     }
 }
 
-/// A stored record, of today's shape or the one before (see `actions_proto::record`).
+/// A stored record, of today's shape or the one before (see
+/// `actions_proto::record`), saying why it keeps no replay data when it
+/// keeps none.
 fn decode(bytes: &[u8]) -> Result<RunRecord, Error> {
-    decode_record(bytes).map_err(|e| Error::Internal(format!("a stored run record: {e}")))
+    let mut record =
+        decode_record(bytes).map_err(|e| Error::Internal(format!("a stored run record: {e}")))?;
+    if record.replay.is_none() && record.replay_omitted.is_empty() {
+        record.replay_omitted = "it was recorded before runners kept replay data".into();
+    }
+    Ok(record)
 }
 
+/// Records of a listing: without their replay data (an event and what the
+/// run read, which only a replay needs; `GetRun` has it), so that a page
+/// of runs stays small. `replay_omitted` still says whether it is kept.
 fn decode_all(rows: Vec<(i64, Vec<u8>)>) -> Result<Vec<(i64, RunRecord)>, Error> {
     rows.into_iter()
-        .map(|(seq, bytes)| Ok((seq, decode(&bytes)?)))
+        .map(|(seq, bytes)| {
+            let mut record = decode(&bytes)?;
+            record.replay = None;
+            Ok((seq, record))
+        })
         .collect()
 }
 

@@ -11,6 +11,7 @@ mod guest_errors;
 mod isolation;
 mod limits;
 mod modules;
+mod replay;
 
 use crate::common::{COMPILER, sandbox_event};
 use actions_compiler::SourcePackage;
@@ -47,6 +48,7 @@ fn request(action: ActionModule, trigger: Trigger, limits: RunLimits, config: Va
         config,
         secrets: Map::new(),
         limits,
+        replay: None,
     }
 }
 
