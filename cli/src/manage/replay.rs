@@ -119,7 +119,8 @@ fn source_of(dir: &Path) -> anyhow::Result<pb::Source> {
 
 fn answer_json(answer: &pb::ReplayRunResponse) -> Value {
     let response = |r: &Option<actions_proto::runner::v1::ExecuteResponse>| {
-        r.as_ref().map_or(Value::Null, crate::trigger::response_json)
+        r.as_ref()
+            .map_or(Value::Null, crate::trigger::response_json)
     };
     json!({
         "identical": answer.identical,

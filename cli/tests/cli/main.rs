@@ -12,4 +12,5 @@ mod admin;
 mod control_plane;
 mod manage_actions;
 mod manage_flows;
+mod replay;
 mod unix;

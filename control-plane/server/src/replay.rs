@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 pub const MAX_DIFFERENCES: usize = 100;
 
 /// Every difference between what a run answered and what its replay did.
-pub fn differences(recorded: &ExecuteResponse, replayed: &ExecuteResponse) -> Vec<ReplayDifference> {
+pub fn differences(
+    recorded: &ExecuteResponse,
+    replayed: &ExecuteResponse,
+) -> Vec<ReplayDifference> {
     let mut found = Found::default();
     let count = recorded.bindings.len().max(replayed.bindings.len());
     for i in 0..count {
@@ -33,9 +36,8 @@ pub fn differences(recorded: &ExecuteResponse, replayed: &ExecuteResponse) -> Ve
                 &lb.get(j).map(log_text).unwrap_or_default(),
             );
         }
-        let outcome = |r: Option<&BindingResult>| {
-            r.map(|r| outcome_name(r.outcome())).unwrap_or_default()
-        };
+        let outcome =
+            |r: Option<&BindingResult>| r.map(|r| outcome_name(r.outcome())).unwrap_or_default();
         found.text(at("outcome"), &outcome(a), &outcome(b));
         let error = |r: Option<&BindingResult>| r.map(|r| r.error.clone()).unwrap_or_default();
         found.text(at("error"), &error(a), &error(b));
@@ -75,7 +77,11 @@ pub fn differences(recorded: &ExecuteResponse, replayed: &ExecuteResponse) -> Ve
     for (name, a, b) in objects {
         found.object(name, a, b);
     }
-    found.list("scopes_added", &recorded.scopes_added, &replayed.scopes_added);
+    found.list(
+        "scopes_added",
+        &recorded.scopes_added,
+        &replayed.scopes_added,
+    );
     found.list(
         "scopes_removed",
         &recorded.scopes_removed,

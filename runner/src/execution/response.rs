@@ -16,10 +16,10 @@
 use crate::flows::limits_to_wire;
 use crate::replay::RunInputs;
 use crate::report::{Effects, LogLine, Outcome, RunReport};
-use actions_proto::sizes::MAX_REPLAY_BYTES;
 use crate::slot::{BindingRun, SlotRun};
 use actions_proto::controlplane::v1::RunRecord;
 use actions_proto::runner::v1 as pb;
+use actions_proto::sizes::MAX_REPLAY_BYTES;
 use serde_json::{Map, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

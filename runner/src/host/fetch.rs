@@ -76,19 +76,18 @@ async fn live(
     limit: u64,
 ) -> FetchAnswer {
     let url = request.url.clone();
-    let answer = match tokio::time::timeout(timeout, fetcher.fetch(request.clone(), timeout, limit))
-        .await
-    {
-        Ok(Ok(response)) if response.body.len() as u64 > limit => {
-            Err(FetchError::ResponseTooLarge { url, limit }.to_string())
-        }
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!(
-            "api.fetch of {url} timed out after {} ms",
-            timeout.as_millis()
-        )),
-    };
+    let answer =
+        match tokio::time::timeout(timeout, fetcher.fetch(request.clone(), timeout, limit)).await {
+            Ok(Ok(response)) if response.body.len() as u64 > limit => {
+                Err(FetchError::ResponseTooLarge { url, limit }.to_string())
+            }
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!(
+                "api.fetch of {url} timed out after {} ms",
+                timeout.as_millis()
+            )),
+        };
     match answer {
         Ok(response) => FetchAnswer::Response(response),
         Err(message) => FetchAnswer::Error(message),

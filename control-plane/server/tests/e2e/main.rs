@@ -68,6 +68,8 @@ on_both_databases!(
     run_stats_count_a_tenants_runs_per_minute_and_action,
     secrets_are_write_only_sealed_redacted_and_needed_to_publish,
     tenants_with_the_same_action_and_secret_names_see_their_own_values,
+    recorded_runs_replay_exactly_and_a_changed_version_shows_where_it_parts,
+    a_run_that_read_more_than_a_record_keeps_says_it_cannot_be_replayed,
 );
 
 /// Faults that only a server database can have.

@@ -145,13 +145,26 @@ async fn a_recorded_run_replays_exactly_without_the_network() {
     assert!(record.clock.len() >= 2, "{:?}", record.clock);
 
     // No fetcher at all: every answer must come from the record.
-    let replay = replayed(&SANDBOX, NONDETERMINISTIC, "https://api.example.com/a", record).await;
+    let replay = replayed(
+        &SANDBOX,
+        NONDETERMINISTIC,
+        "https://api.example.com/a",
+        record,
+    )
+    .await;
     assert_eq!(replay.outcome, Outcome::Allowed, "{:?}", replay.logs);
     assert_eq!(replay.replay_divergence, None);
     assert_eq!(claim(&replay), claim(&first));
     assert_eq!(messages(&replay), messages(&first));
-    assert_eq!(replay.inputs, first.inputs, "a replay records what it replayed");
-    assert_eq!(fetcher.answered.load(Ordering::SeqCst), 2, "only the live runs fetched");
+    assert_eq!(
+        replay.inputs, first.inputs,
+        "a replay records what it replayed"
+    );
+    assert_eq!(
+        fetcher.answered.load(Ordering::SeqCst),
+        2,
+        "only the live runs fetched"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +172,13 @@ async fn a_changed_action_shows_the_first_read_the_record_does_not_hold() {
     let (sandbox, _) = fetching_sandbox();
     let first = live(&sandbox, NONDETERMINISTIC, "https://api.example.com/a").await;
     let record = first.inputs.clone().expect("kept");
-    let replay = replayed(&SANDBOX, NONDETERMINISTIC, "https://api.example.com/b", record).await;
+    let replay = replayed(
+        &SANDBOX,
+        NONDETERMINISTIC,
+        "https://api.example.com/b",
+        record,
+    )
+    .await;
     let divergence = replay.replay_divergence.clone().unwrap_or_default();
     assert!(
         divergence.starts_with("fetch #1: the run asked for GET https://api.example.com/b"),
@@ -185,5 +204,8 @@ async fn a_run_reading_more_than_a_record_keeps_keeps_none() {
     assert_eq!(within.inputs.map(|i| i.clock.len()), Some(1_000));
     let over = super::run(&reader(40_000)).await;
     assert_eq!(over.outcome, Outcome::Allowed, "{:?}", over.logs);
-    assert_eq!(over.inputs, None, "40,000 readings are over the record's 512 KiB");
+    assert_eq!(
+        over.inputs, None,
+        "40,000 readings are over the record's 512 KiB"
+    );
 }

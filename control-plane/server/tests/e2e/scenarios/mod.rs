@@ -12,6 +12,7 @@ mod guide_patterns;
 mod hostile_tenants;
 mod monitoring;
 mod packages;
+mod replay;
 mod secrets;
 mod tenant_isolation;
 mod test_runs;
@@ -33,6 +34,10 @@ pub use monitoring::{
     the_audit_of_an_action_shows_its_config_and_schema_changes,
 };
 pub use packages::packages_upload_and_hostile_archives_are_refused;
+pub use replay::{
+    a_run_that_read_more_than_a_record_keeps_says_it_cannot_be_replayed,
+    recorded_runs_replay_exactly_and_a_changed_version_shows_where_it_parts,
+};
 pub use secrets::{
     secrets_are_write_only_sealed_redacted_and_needed_to_publish,
     tenants_with_the_same_action_and_secret_names_see_their_own_values,
