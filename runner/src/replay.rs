@@ -2,7 +2,7 @@
 //! again exactly.
 //!
 //! An Action is deterministic but for three things the host hands it: the
-//! clocks (`Date`, `performance.now`, through WASI `clock_time_get`), its
+//! clocks (`Date` and the monotonic clock, through WASI `clock_time_get`), its
 //! randomness (`Math.random` and WASI `random_get`, one stream seeded per
 //! run), and the answers of `api.fetch`. Every run records them
 //! ([`RunInputs`]); a run given a record ([`RunRequest::replay`]) is
@@ -45,7 +45,7 @@ pub struct RunInputs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockReading {
-    /// The monotonic clock (`performance.now`) rather than the wall clock.
+    /// The monotonic clock rather than the wall clock (`Date`).
     #[serde(default)]
     pub monotonic: bool,
     /// Nanoseconds: since the Unix epoch (wall), since the run began (monotonic).

@@ -85,9 +85,20 @@ pub struct RecordSettings {
     /// Refused records set aside in `rejected/` keep at most an eighth of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_spooled_bytes: Option<u64>,
+    /// Whether records keep what a replay needs: the event (the user's
+    /// profile as the auth backend sent it), configs and what the run read
+    /// (default true). Off, records say they keep none, and `ReplayRun`
+    /// refuses them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_data: Option<bool>,
 }
 
 impl RecordSettings {
+    /// Whether records keep replay data (the default).
+    pub fn keeps_replay_data(&self) -> bool {
+        self.replay_data.unwrap_or(true)
+    }
+
     /// The spool's bounds, defaults filled in.
     pub fn spool_bounds(&self) -> SpoolBounds {
         SpoolBounds {

@@ -55,6 +55,9 @@ pub struct Options {
     pub starters: PathBuf,
     /// The admin console's built files, served on the control plane's port.
     pub console_dir: Option<PathBuf>,
+    /// Whether run records keep what a replay needs (the runner's
+    /// `records.replay_data`).
+    pub replay_data: bool,
 }
 
 /// Generated on first start; kept so that tokens survive restarts.
@@ -214,6 +217,7 @@ pub async fn start(options: &Options) -> Result<Running, StandaloneError> {
     runner_settings.cache_dir = Some(data.join("cache"));
     runner_settings.runner_id = "standalone".into();
     runner_settings.records.spool_dir = Some(data.join("spool"));
+    runner_settings.records.replay_data = Some(options.replay_data);
     create_private_dir(&runner_settings.modules_dir)?;
     let runner = tokio::task::spawn_blocking(move || RunnerState::new(runner_settings))
         .await

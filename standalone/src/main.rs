@@ -37,6 +37,10 @@ struct Args {
     /// on the control plane's port; not served when the folder is missing.
     #[arg(long, env = "ACTIONS_CONSOLE_DIR", default_value = "console/dist")]
     console_dir: PathBuf,
+    /// Whether run records keep what a replay needs: the event (the user's
+    /// profile), configs and what each run read.
+    #[arg(long, env = "ACTIONS_REPLAY_DATA", default_value_t = true, action = clap::ArgAction::Set)]
+    replay_data: bool,
 }
 
 #[tokio::main]
@@ -52,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         demo: args.demo,
         starters: args.starters.clone(),
         console_dir: console.clone(),
+        replay_data: args.replay_data,
     })
     .await?;
     print_welcome(&args, &running, console.is_some());

@@ -20,6 +20,7 @@ fn options(data: &Path, starters: &Path) -> Options {
         demo: true,
         starters: starters.to_owned(),
         console_dir: None,
+        replay_data: true,
     }
 }
 

@@ -25,6 +25,7 @@ async fn data_is_private_and_tokens_are_new_only_once() {
         demo: false,
         starters: temp.path().join("no-starters"),
         console_dir: None,
+        replay_data: true,
     };
     let first = actions_standalone::start(&options).await.expect("starts");
     assert!(

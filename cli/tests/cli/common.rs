@@ -143,6 +143,7 @@ impl Embedded {
                 demo: false,
                 starters: std::path::PathBuf::new(),
                 console_dir: None,
+                replay_data: true,
             }))
             .expect("the embedded service starts");
         Self {

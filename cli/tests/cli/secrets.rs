@@ -67,6 +67,7 @@ fn secrets_go_in_on_standard_input_and_never_come_out() {
             demo: false,
             starters: PathBuf::new(),
             console_dir: None,
+            replay_data: true,
         }))
         .expect("the embedded service starts");
     let server = format!("http://{}", service.control_plane);

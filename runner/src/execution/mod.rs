@@ -63,7 +63,7 @@ impl ExecutionService {
             let record = response::record_of(
                 answer.clone(),
                 &slot,
-                event,
+                Some(event).filter(|_| self.state.settings().records.keeps_replay_data()),
                 self.state.runner_id(),
                 tenant,
                 trigger.as_str(),

@@ -76,13 +76,18 @@ pub fn response_of(run_id: String, slot: &SlotRun) -> pb::ExecuteResponse {
     }
 }
 
+/// Why a record keeps no replay data when its runner is told to keep none.
+pub const REPLAY_DATA_OFF: &str =
+    "its runner keeps no replay data (records.replay_data = false in its settings)";
+
 /// The record of a run: its response, what only the record needs, and what
-/// a replay of it needs (see [`replay_data`]).
+/// a replay of it needs (see [`replay_data`]) unless `event` is `None`:
+/// the runner keeps no replay data.
 #[allow(clippy::too_many_arguments)]
 pub fn record_of(
     response: pb::ExecuteResponse,
     slot: &SlotRun,
-    event: &Value,
+    event: Option<&Value>,
     runner_id: &str,
     tenant: &str,
     trigger: &str,
@@ -94,7 +99,8 @@ pub fn record_of(
         .unwrap_or_else(SystemTime::now)
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let (replay, replay_omitted) = match replay_data(slot, event) {
+    let kept = event.ok_or_else(|| REPLAY_DATA_OFF.to_owned());
+    let (replay, replay_omitted) = match kept.and_then(|event| replay_data(slot, event)) {
         Ok(replay) => (Some(replay), String::new()),
         Err(why) => (None, why),
     };

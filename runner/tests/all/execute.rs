@@ -330,3 +330,53 @@ async fn a_module_that_does_not_load_fails_only_its_own_binding() {
     assert_eq!(broken.bindings[0].outcome(), Outcome::HostError);
     runner.stop().await;
 }
+
+/// Records keep what a replay needs by default, and nothing of it (not the
+/// event) when the runner's settings say `records.replay_data = false`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_keep_replay_data_unless_the_runner_is_told_not_to() {
+    for keep in [true, false] {
+        let spool = tempfile::tempdir().expect("spool dir");
+        let spool_dir = spool.path().to_owned();
+        let runner = Runner::start_with(
+            |m| {
+                json!({ "revision": 1, "tenants": { "acme": { "slots": {
+                    "login.post-login": [binding("b1", "custom-claim", &starter(m, "custom-claim"), json!({}), false, json!({}))],
+                } } } })
+            },
+            &[],
+            "",
+            |settings| {
+                settings.records.spool_dir = Some(spool_dir.clone());
+                settings.records.replay_data = Some(keep);
+            },
+        )
+        .await;
+        let mut client = runner.client().await;
+        let answer = execute(
+            &mut client,
+            "acme",
+            "login.post-login",
+            event("ada@example.com", Some("gold")),
+        )
+        .await;
+        assert_eq!(answer.decision, Decision::Allow as i32);
+        runner.stop().await;
+        let records = actions_runner::spool::spooled_records(&spool_dir).expect("spool");
+        assert_eq!(records.len(), 1);
+        let record = &records[0];
+        if keep {
+            let replay = record.replay.as_ref().expect("replay data");
+            assert_eq!(record.replay_omitted, "");
+            assert!(replay.event_json.contains("ada@example.com"));
+            assert_eq!(replay.bindings.len(), 1);
+            assert_eq!(replay.bindings[0].binding_id, "b1");
+        } else {
+            assert_eq!(record.replay, None);
+            assert_eq!(
+                record.replay_omitted,
+                actions_runner::execution::response::REPLAY_DATA_OFF
+            );
+        }
+    }
+}
