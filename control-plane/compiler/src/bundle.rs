@@ -15,8 +15,8 @@ use crate::typescript::{ImportSite, TranspiledModule, transpile};
 use crate::{CompileError, SourceLocation};
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Declaration, ExportDefaultDeclarationKind, ImportDeclarationSpecifier, ModuleExportName,
-    Statement,
+    AssignmentExpression, AssignmentTarget, Declaration, ExportDefaultDeclarationKind, Expression,
+    ImportDeclarationSpecifier, ModuleExportName, ObjectPropertyKind, Statement,
 };
 use oxc::parser::Parser;
 use oxc::span::{GetSpan, SourceType};
@@ -26,8 +26,46 @@ use std::fmt::Write as _;
 /// What candidates a relative specifier may name, in order.
 const RESOLUTION_SUFFIXES: &[&str] = &["", ".ts", ".mts", ".js", ".mjs", "/index.ts", "/index.js"];
 
+/// Auth0's handler names, each with the trigger it runs at here: a
+/// CommonJS entry that assigns them (`exports.onExecutePostLogin = …`) runs
+/// unchanged, the handler of the run's trigger called as `execute` is.
+pub const AUTH0_HANDLERS: &[(&str, &str)] = &[
+    ("onExecutePostLogin", "login.post-login"),
+    ("onExecutePreUserRegistration", "registration.pre-create"),
+    ("onExecutePostUserRegistration", "registration.post-create"),
+];
+
+/// What the entry module offers the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryPoint {
+    /// `execute`, which runs at every trigger.
+    Execute,
+    /// Auth0-style handlers (see [`AUTH0_HANDLERS`]): the triggers they
+    /// serve, in the table's order.
+    Handlers(Vec<&'static str>),
+}
+
+/// A package joined into one script, and what its entry offers.
+#[derive(Debug)]
+pub(crate) struct Bundle {
+    pub javascript: String,
+    pub entry: EntryPoint,
+}
+
+/// Calls the handler of the run's trigger as `execute`; the trigger names
+/// come from [`AUTH0_HANDLERS`].
+const HANDLER_DISPATCH: &str = r#"const __actions$handlers = (exported) => ({ execute(event, api) {
+const name = __actions$handler_names[event.trigger];
+const handler = name === undefined ? undefined : exported[name];
+if (typeof handler !== 'function') {
+throw new TypeError('the Action has no handler for ' + event.trigger + (name === undefined ? ': only execute runs there' : ': assign exports.' + name));
+}
+return handler(event, api);
+} });
+"#;
+
 /// A package, joined into one script for the plugin's driver.
-pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
+pub(crate) fn bundle(package: &SourcePackage) -> Result<Bundle, CompileError> {
     let mut graph = Graph::default();
     graph.visit(package, package.entry(), &mut Vec::new())?;
 
@@ -39,11 +77,22 @@ pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
     }
 
     let entry_index = graph.var_of[package.entry()];
-    if !exports_execute(entry_index, &modules) {
-        return Err(CompileError::MissingExecute {
-            at: SourceLocation::start_of(package.entry()),
-        });
-    }
+    let entry = if exports_execute(entry_index, &modules) {
+        EntryPoint::Execute
+    } else {
+        let assigned = modules[entry_index].1.commonjs.clone().unwrap_or_default();
+        let handlers: Vec<&'static str> = AUTH0_HANDLERS
+            .iter()
+            .filter(|(name, _)| assigned.iter().any(|a| a == name))
+            .map(|(_, trigger)| *trigger)
+            .collect();
+        if handlers.is_empty() {
+            return Err(CompileError::MissingExecute {
+                at: SourceLocation::start_of(package.entry()),
+            });
+        }
+        EntryPoint::Handlers(handlers)
+    };
 
     // Factories are plain functions unless a module awaits at its top level.
     let awaits = |index: usize| graph.transpiled[&graph.order[index]].top_level_await;
@@ -60,6 +109,14 @@ pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
         } else {
             let _ = writeln!(out, "const {} = (() => {{", module_var(*index));
         }
+        if module.commonjs.is_some() {
+            // CommonJS: what the module assigns to `exports` or
+            // `module.exports` is what it exports.
+            out.push_str("const module = { exports: {} };\nlet exports = module.exports;\n");
+            out.push_str(&module.body);
+            out.push_str("\nreturn module.exports;\n})();\n");
+            continue;
+        }
         out.push_str(&module.hoisted_imports);
         out.push_str(&module.body);
         out.push_str("\nreturn {");
@@ -75,8 +132,28 @@ pub(crate) fn bundle(package: &SourcePackage) -> Result<String, CompileError> {
         }
         out.push_str("};\n})();\n");
     }
-    let _ = writeln!(out, "return {};\n}});", module_var(entry_index));
-    Ok(out)
+    match &entry {
+        EntryPoint::Execute => {
+            let _ = writeln!(out, "return {};\n}});", module_var(entry_index));
+        }
+        EntryPoint::Handlers(_) => {
+            out.push_str("const __actions$handler_names = {");
+            for (name, trigger) in AUTH0_HANDLERS {
+                let _ = write!(out, "{}: {}, ", js_string(trigger), js_string(name));
+            }
+            out.push_str("};\n");
+            out.push_str(HANDLER_DISPATCH);
+            let _ = writeln!(
+                out,
+                "return __actions$handlers({});\n}});",
+                module_var(entry_index)
+            );
+        }
+    }
+    Ok(Bundle {
+        javascript: out,
+        entry,
+    })
 }
 
 fn modules_path(graph: &Graph, index: usize) -> &str {
@@ -186,6 +263,10 @@ struct RewrittenModule {
     exports: BTreeMap<String, String>,
     /// Modules whose exports are re-exported with `export *`.
     stars: Vec<usize>,
+    /// A CommonJS module (no `import` or `export`, and it assigns
+    /// `exports.NAME` or `module.exports` at its top level): the names it
+    /// assigns there.
+    commonjs: Option<Vec<String>>,
 }
 
 fn rewrite(
@@ -222,8 +303,19 @@ fn rewrite(
     let mut exports = BTreeMap::new();
     let mut stars = Vec::new();
     let default_var = "__actions$default";
+    let mut esm = false;
+    let mut assigned: Option<Vec<String>> = None;
 
     for statement in &parsed.program.body {
+        if statement.is_module_declaration() {
+            esm = true;
+        }
+        if let Statement::ExpressionStatement(expression) = statement
+            && let Expression::AssignmentExpression(assignment) = &expression.expression
+            && let Some(names) = commonjs_assignment(assignment)
+        {
+            assigned.get_or_insert_with(Vec::new).extend(names);
+        }
         let span = statement.span();
         let (start, end) = (span.start as usize, span.end as usize);
         match statement {
@@ -327,7 +419,44 @@ fn rewrite(
         body,
         exports,
         stars,
+        commonjs: assigned.filter(|_| !esm),
     })
+}
+
+/// The names a top-level CommonJS assignment exports: `exports.NAME = …`,
+/// `module.exports.NAME = …`, or the keys of `module.exports = { … }`
+/// (none for any other value); `None` when it assigns no export.
+fn commonjs_assignment(assignment: &AssignmentExpression<'_>) -> Option<Vec<String>> {
+    let is_module_exports = |expression: &Expression<'_>| {
+        matches!(expression, Expression::StaticMemberExpression(m)
+            if m.property.name == "exports"
+                && matches!(&m.object, Expression::Identifier(id) if id.name == "module"))
+    };
+    let AssignmentTarget::StaticMemberExpression(target) = &assignment.left else {
+        return None;
+    };
+    let on_exports = matches!(&target.object, Expression::Identifier(id) if id.name == "exports");
+    if on_exports || is_module_exports(&target.object) {
+        return Some(vec![target.property.name.to_string()]);
+    }
+    let whole = target.property.name == "exports"
+        && matches!(&target.object, Expression::Identifier(id) if id.name == "module");
+    if !whole {
+        return None;
+    }
+    let Expression::ObjectExpression(object) = &assignment.right else {
+        return Some(Vec::new());
+    };
+    Some(
+        object
+            .properties
+            .iter()
+            .filter_map(|property| match property {
+                ObjectPropertyKind::ObjectProperty(p) => p.key.static_name().map(|n| n.to_string()),
+                ObjectPropertyKind::SpreadProperty(_) => None,
+            })
+            .collect(),
+    )
 }
 
 fn local_name(name: &ModuleExportName<'_>) -> String {
@@ -354,6 +483,10 @@ fn exports_execute(index: usize, modules: &[(usize, RewrittenModule)]) -> bool {
     let module = &modules[index].1;
     module.exports.contains_key("execute")
         || module.stars.iter().any(|s| exports_execute(*s, modules))
+        || module
+            .commonjs
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n == "execute"))
 }
 
 /// A JavaScript string literal holding `value`.
@@ -397,7 +530,8 @@ mod tests {
             ],
             "src/index.ts",
         ))
-        .expect("bundles");
+        .expect("bundles")
+        .javascript;
         let util = js.find("// src/lib/util.ts").expect("util is bundled");
         let index = js.find("// src/index.ts").expect("index is bundled");
         assert!(util < index, "{js}");
@@ -451,5 +585,60 @@ mod tests {
         ))
         .expect_err("refused");
         assert!(matches!(err, CompileError::MissingExecute { .. }));
+    }
+
+    #[test]
+    fn commonjs_entries_offer_the_auth0_handlers_they_assign() {
+        let entry =
+            |source: &str| bundle(&package(&[("index.js", source)], "index.js")).map(|b| b.entry);
+        assert_eq!(
+            entry("exports.onExecutePostLogin = async (event, api) => {};\n").expect("bundles"),
+            EntryPoint::Handlers(vec!["login.post-login"])
+        );
+        assert_eq!(
+            entry(
+                "const pre = async () => {};\nmodule.exports = { onExecutePreUserRegistration: pre, onExecutePostLogin() {} };\n"
+            )
+            .expect("bundles"),
+            EntryPoint::Handlers(vec!["login.post-login", "registration.pre-create"])
+        );
+        assert_eq!(
+            entry("module.exports.onExecutePostUserRegistration = () => {};\n").expect("bundles"),
+            EntryPoint::Handlers(vec!["registration.post-create"])
+        );
+        assert_eq!(
+            entry("exports.execute = () => {};\n").expect("bundles"),
+            EntryPoint::Execute
+        );
+        for refused in [
+            "exports.onExecuteSomethingElse = () => {};\n",
+            "module.exports = makeHandlers();\n",
+            // An ES module's assignment to a global named `exports` is no export.
+            "export const x = 1;\nexports.onExecutePostLogin = () => {};\n",
+        ] {
+            assert!(
+                matches!(entry(refused), Err(CompileError::MissingExecute { .. })),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_commonjs_entry_runs_the_handler_of_the_runs_trigger() {
+        let js = bundle(&package(
+            &[("index.js", "exports.onExecutePostLogin = async () => {};\n")],
+            "index.js",
+        ))
+        .expect("bundles")
+        .javascript;
+        assert!(js.contains("const module = { exports: {} };"), "{js}");
+        assert!(
+            js.contains("\"login.post-login\": \"onExecutePostLogin\""),
+            "{js}"
+        );
+        assert!(
+            js.contains("return __actions$handlers(__actions$m0);"),
+            "{js}"
+        );
     }
 }

@@ -63,10 +63,12 @@ pub enum CompileError {
         /// What the parser expected or found.
         message: String,
     },
-    /// The entry module has no `execute` export.
+    /// The entry module has no `execute` export, nor an Auth0 handler.
     #[error(
         "{at}: the entry module must export a function named `execute`, \
-         for example `export async function execute(event, api) {{ ... }}`"
+         for example `export async function execute(event, api) {{ ... }}`, \
+         or assign an Auth0 handler such as \
+         `exports.onExecutePostLogin = async (event, api) => {{ ... }}`"
     )]
     MissingExecute {
         /// The entry module.

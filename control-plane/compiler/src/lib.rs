@@ -28,6 +28,7 @@ mod nesting;
 mod source;
 mod typescript;
 
+pub use bundle::{AUTH0_HANDLERS, EntryPoint};
 pub use dynamic_module::ENTRY_EXPORT;
 pub use error::{CompileError, SourceLocation};
 pub use nesting::{MAX_OPEN_BRACKETS, MAX_SEGMENT_DEPTH};
@@ -61,6 +62,8 @@ pub struct CompiledAction {
     pub javascript: String,
     /// The plugin build the module needs (see `actions_plugin_host::plugin_id`).
     pub plugin_id: String,
+    /// What the entry offers: `execute`, or Auth0 handlers for some triggers.
+    pub entry_point: EntryPoint,
 }
 
 /// Compiles Actions. Holds the plugin, compiled once; cheap to share.
@@ -98,7 +101,10 @@ impl Compiler {
     }
 
     fn compile_here(&self, package: &SourcePackage) -> Result<CompiledAction, CompileError> {
-        let javascript = bundle::bundle(package)?;
+        let bundle::Bundle {
+            javascript,
+            entry: entry_point,
+        } = bundle::bundle(package)?;
         if javascript.len() > MAX_BUNDLE_BYTES {
             return Err(CompileError::TooLarge {
                 what: "the bundled JavaScript".into(),
@@ -121,6 +127,7 @@ impl Compiler {
             wasm,
             javascript,
             plugin_id,
+            entry_point,
         })
     }
 }

@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::schema::{ConfigSchema, parse_config};
 use crate::store::{StoredBinding, StoredVersion};
+use actions_compiler::{AUTH0_HANDLERS, EntryPoint};
 use actions_proto::catalog::Trigger;
 use actions_proto::controlplane::v1 as pb;
 use actions_proto::manifest::{
@@ -22,6 +23,38 @@ pub fn check_slug(field: &str, slug: &str) -> Result<(), Error> {
             "{field} {slug:?} is not a valid slug: {SLUG_RULE}"
         )))
     }
+}
+
+/// Every trigger an Action is made for has something to run in its source:
+/// `execute` runs at all of them; Auth0 handlers only at their own (an
+/// `exports.onExecutePostLogin` is no answer to `registration.pre-create`).
+pub fn check_entry_point(triggers: &[String], entry: &EntryPoint) -> Result<(), Error> {
+    let EntryPoint::Handlers(served) = entry else {
+        return Ok(());
+    };
+    let assigned: Vec<&str> = AUTH0_HANDLERS
+        .iter()
+        .filter(|(_, trigger)| served.contains(trigger))
+        .map(|(name, _)| *name)
+        .collect();
+    for trigger in triggers {
+        if served.iter().any(|t| t == trigger) {
+            continue;
+        }
+        let wanted = AUTH0_HANDLERS
+            .iter()
+            .find(|(_, t)| t == trigger)
+            .map_or_else(
+                || "an `execute` export (no Auth0 handler runs there)".to_owned(),
+                |(name, _)| format!("`exports.{name}` or an `execute` export"),
+            );
+        return Err(Error::Invalid(format!(
+            "triggers: the Action is made for {trigger}, but its source only assigns {}; \
+             {trigger} needs {wanted}",
+            assigned.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// A trigger slot of the catalog, given in `field`.

@@ -1,11 +1,13 @@
 //! `api.accessToken` and `api.idToken`: custom claims and scopes.
 
 use super::{RunState, read_string};
+use crate::report::{LogLevel, LogOrigin};
 use actions_plugin_host::HOST_MODULE;
 use actions_proto::catalog::Method;
 use wasmtime::{Caller, Linker};
 
-/// Claims that the identity platform owns; an Action may not set them.
+/// Claims that the identity platform owns. An Action that sets one carries
+/// on, as on Auth0: the claim is dropped and the run's log says so.
 pub const RESERVED_CLAIMS: &[&str] = &[
     "iss",
     "sub",
@@ -44,12 +46,16 @@ fn check_claim_name(name: &str) -> Result<(), String> {
             "the claim name is longer than {MAX_CLAIM_NAME_BYTES} bytes"
         ));
     }
-    if RESERVED_CLAIMS.contains(&name) {
-        return Err(format!(
-            "the claim {name:?} is reserved by the identity platform; use a namespaced name such as \"https://example.com/{name}\""
-        ));
-    }
     Ok(())
+}
+
+/// Why a reserved claim was dropped, for the run's log.
+fn dropped_reserved(method: Method, name: &str) -> String {
+    format!(
+        "{}: the claim {name:?} is reserved by the identity platform and was dropped; use a \
+         namespaced name such as \"https://example.com/{name}\"",
+        method.js_name()
+    )
 }
 
 fn check_scope(scope: &str) -> Result<(), String> {
@@ -84,6 +90,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
             let name = read_string(&mut caller, name_ptr, name_len)?;
             let value_json = read_string(&mut caller, value_ptr, value_len)?;
             let state = caller.data_mut();
+            if RESERVED_CLAIMS.contains(&name.as_str()) && state.check_allowed(method)?.is_ok() {
+                state.log(
+                    LogLevel::Warn,
+                    LogOrigin::Runtime,
+                    dropped_reserved(method, &name),
+                )?;
+                return Ok(state.settle(Ok(Vec::new())));
+            }
             let result = state.check_allowed(method)?.and_then(|()| {
                 check_claim_name(&name).map_err(|e| format!("{}: {e}", method.js_name()))?;
                 let value = super::payload::effect_value(method.js_name(), &value_json)?;
@@ -153,9 +167,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reserved_and_malformed_claims_are_refused() {
-        assert!(check_claim_name("sub").is_err());
+    fn malformed_claims_and_scopes_are_refused() {
         assert!(check_claim_name("").is_err());
+        assert!(check_claim_name(&"x".repeat(MAX_CLAIM_NAME_BYTES + 1)).is_err());
         assert!(check_claim_name("https://example.com/tier").is_ok());
         assert!(check_scope("read:users").is_ok());
         assert!(check_scope("two words").is_err());

@@ -2,7 +2,9 @@
 
 use super::convert;
 use crate::auth::TenantCaller;
-use crate::rules::{check_publish, check_secret_declarations, check_slug, check_trigger};
+use crate::rules::{
+    check_entry_point, check_publish, check_secret_declarations, check_slug, check_trigger,
+};
 use crate::schema::ConfigSchema;
 use crate::store::NewVersion;
 use crate::{ControlPlane, Error, package};
@@ -130,6 +132,7 @@ impl ActionsApi {
         let (config_schema, _) = ConfigSchema::parse(&config_schema)?;
         let source = stored_source(&save.source);
         let compiled = self.cp.compile(&caller.tenant, save.source).await?;
+        check_entry_point(&triggers, &compiled.entry_point)?;
         let new = NewVersion {
             slug: save.slug.clone(),
             requested,

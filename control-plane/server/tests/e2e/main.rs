@@ -70,6 +70,7 @@ on_both_databases!(
     tenants_with_the_same_action_and_secret_names_see_their_own_values,
     recorded_runs_replay_exactly_and_a_changed_version_shows_where_it_parts,
     a_run_that_read_more_than_a_record_keeps_says_it_cannot_be_replayed,
+    auth0_handlers_run_unchanged_at_their_own_triggers,
 );
 
 /// Faults that only a server database can have.

@@ -1,5 +1,5 @@
 //! What an Action decides and does through `api`: the decision (the first
-//! deny stands), claims, scopes and metadata, reserved claims refused, and
+//! deny stands), claims, scopes and metadata, reserved claims dropped, and
 //! which methods each trigger allows.
 
 use super::{CUSTOM_CLAIM, SANDBOX, assert_guest_error, run, run_with};
@@ -27,21 +27,33 @@ async fn custom_claim_and_decision() {
 }
 
 #[tokio::test]
-async fn reserved_claims_are_refused() {
-    for claim in ["sub", "iss", "aud", "exp", "iat", "nbf", "azp"] {
+async fn reserved_claims_are_dropped_with_a_warning_and_the_run_goes_on() {
+    for claim in actions_runner::RESERVED_CLAIMS {
         let source = format!(
-            "export function execute(e: any, api: any) {{ try {{ api.idToken.setCustomClaim('{claim}', 'x'); }} catch (err) {{ console.log(String(err)); }} }}"
+            "export function execute(e: any, api: any) {{ api.idToken.setCustomClaim('{claim}', 'x'); api.idToken.setCustomClaim('https://x/kept', 1); }}"
         );
         let report = run(&source).await;
-        assert_eq!(report.outcome, Outcome::Allowed);
-        assert!(report.effects.id_token_claims.is_empty());
-        assert!(
-            report
-                .logs
-                .iter()
-                .any(|l| l.message.contains("is reserved")),
+        assert_eq!(
+            report.outcome,
+            Outcome::Allowed,
             "{claim}: {:?}",
             report.logs
+        );
+        assert_eq!(
+            report.effects.id_token_claims.keys().collect::<Vec<_>>(),
+            ["https://x/kept"],
+            "{claim}: dropped, and the rest kept"
+        );
+        let warnings: Vec<_> = report
+            .logs
+            .iter()
+            .filter(|l| l.level == LogLevel::Warn && l.origin == LogOrigin::Runtime)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{claim}: {:?}", report.logs);
+        assert!(
+            warnings[0].message.contains(&format!("{claim:?}")),
+            "{claim}: {:?}",
+            warnings[0]
         );
     }
 }

@@ -3,6 +3,7 @@
 //! save, publish, attach, list runs and audit events), the sources and
 //! events they use, and package archives.
 
+mod auth0;
 mod bad_input;
 mod bindings;
 mod config_schemas;
@@ -18,6 +19,7 @@ mod tenant_isolation;
 mod test_runs;
 mod versions;
 
+pub use auth0::auth0_handlers_run_unchanged_at_their_own_triggers;
 pub use bad_input::bad_input_leaves_the_store_exactly_as_it_was;
 pub use bindings::bindings_move_change_and_detach;
 pub use config_schemas::a_schema_breaking_publish_is_refused;
