@@ -33,6 +33,20 @@ impl RunRecord {
     }
 }
 
+impl ExecuteResponse {
+    /// The Actions its bindings ran, each once, in name order.
+    pub fn action_slugs(&self) -> Vec<&str> {
+        let mut slugs: Vec<&str> = self
+            .bindings
+            .iter()
+            .map(|b| b.action_slug.as_str())
+            .collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        slugs
+    }
+}
+
 impl Decision {
     /// `allow` or `deny` (empty when unspecified): how stores and filters name it.
     pub fn name(self) -> &'static str {

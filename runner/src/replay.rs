@@ -103,14 +103,12 @@ impl FetchExchange {
 }
 
 impl RunInputs {
-    /// About the bytes these take in a record.
-    pub fn bytes(&self) -> usize {
-        8 + self.clock.len() * CLOCK_READING_BYTES
-            + self.fetches.iter().map(FetchExchange::bytes).sum::<usize>()
-    }
-
-    /// As the run record keeps them, with the binding's own fields.
-    pub fn to_wire(&self) -> (u64, Vec<wire::ClockReading>, Vec<wire::FetchExchange>) {
+    /// As the run record keeps them, every text passed through `redact`
+    /// (the record's secret redaction; `str::to_owned` to keep it as is).
+    pub fn to_wire(
+        &self,
+        redact: impl Fn(&str) -> String,
+    ) -> (u64, Vec<wire::ClockReading>, Vec<wire::FetchExchange>) {
         let clock = self
             .clock
             .iter()
@@ -127,17 +125,21 @@ impl RunInputs {
                     FetchAnswer::Response(r) => (
                         Some(wire::FetchAnswer {
                             status: u32::from(r.status),
-                            headers: r.headers.clone().into_iter().collect(),
-                            body: r.body.clone(),
+                            headers: r
+                                .headers
+                                .iter()
+                                .map(|(k, v)| (redact(k), redact(v)))
+                                .collect(),
+                            body: redact(&r.body),
                         }),
                         String::new(),
                     ),
-                    FetchAnswer::Error(message) => (None, message.clone()),
+                    FetchAnswer::Error(message) => (None, redact(message)),
                 };
                 wire::FetchExchange {
-                    method: f.method.clone(),
-                    url: f.url.clone(),
-                    body: f.body.clone(),
+                    method: redact(&f.method),
+                    url: redact(&f.url),
+                    body: redact(&f.body),
                     answer,
                     error,
                 }
@@ -473,7 +475,7 @@ mod tests {
                 },
             ],
         };
-        let (random_seed, clock, fetches) = inputs.to_wire();
+        let (random_seed, clock, fetches) = inputs.to_wire(str::to_owned);
         let wire = wire::BindingInputs {
             random_seed,
             clock,

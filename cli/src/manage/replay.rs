@@ -174,13 +174,7 @@ fn save_case(path: &Path, record: &pb::RunRecord, action: Option<&str>) -> anyho
             record.replay_omitted
         );
     };
-    let mut slugs: Vec<&str> = response
-        .bindings
-        .iter()
-        .map(|b| b.action_slug.as_str())
-        .collect();
-    slugs.sort_unstable();
-    slugs.dedup();
+    let slugs = response.action_slugs();
     let slug = match (action, slugs.as_slice()) {
         (Some(slug), _) if slugs.contains(&slug) => slug,
         (Some(slug), _) => bail!(

@@ -125,36 +125,21 @@ pub fn replay_data(slot: &SlotRun, event: &Value) -> Result<pb::ReplayData, Stri
     let mut bindings = Vec::with_capacity(slot.bindings.len());
     for run in &slot.bindings {
         let binding = &run.binding;
-        let inputs = match &run.report {
-            None => RunInputs::default(),
-            Some(report) => report.inputs.clone().ok_or_else(|| {
-                format!(
-                    "binding {} read more from outside (clock readings and fetch answers) \
-                     than the {} KiB a record keeps for replay",
-                    binding.id,
-                    MAX_REPLAY_BYTES / 1024
-                )
-            })?,
+        let (random_seed, clock, fetches) = match &run.report {
+            None => RunInputs::default().to_wire(str::to_owned),
+            Some(report) => report
+                .inputs
+                .as_ref()
+                .ok_or_else(|| {
+                    format!(
+                        "binding {} read more from outside (clock readings and fetch answers) \
+                         than the {} KiB a record keeps for replay",
+                        binding.id,
+                        MAX_REPLAY_BYTES / 1024
+                    )
+                })?
+                .to_wire(|text| every_secret.text(text)),
         };
-        let (random_seed, clock, fetches) = inputs.to_wire();
-        let fetches = fetches
-            .into_iter()
-            .map(|f| pb::FetchExchange {
-                method: every_secret.text(&f.method),
-                url: every_secret.text(&f.url),
-                body: every_secret.text(&f.body),
-                answer: f.answer.map(|a| pb::FetchAnswer {
-                    status: a.status,
-                    headers: a
-                        .headers
-                        .into_iter()
-                        .map(|(k, v)| (every_secret.text(&k), every_secret.text(&v)))
-                        .collect(),
-                    body: every_secret.text(&a.body),
-                }),
-                error: every_secret.text(&f.error),
-            })
-            .collect();
         bindings.push(pb::BindingInputs {
             binding_id: binding.id.clone(),
             config_json: every_secret.value(&binding.config).to_string(),

@@ -39,13 +39,14 @@ pub(crate) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
                     }
                 };
                 let result = answer.and_then(|(request, answer)| {
-                    caller.data_mut().tape.record_fetch(&request, answer.clone());
-                    match answer {
+                    let result = match &answer {
                         FetchAnswer::Response(response) => {
-                            serde_json::to_vec(&response).map_err(|e| e.to_string())
+                            serde_json::to_vec(response).map_err(|e| e.to_string())
                         }
-                        FetchAnswer::Error(message) => Err(message),
-                    }
+                        FetchAnswer::Error(message) => Err(message.clone()),
+                    };
+                    caller.data_mut().tape.record_fetch(&request, answer);
+                    result
                 });
                 let state = caller.data_mut();
                 if let Err(message) = &result {

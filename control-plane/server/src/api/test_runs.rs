@@ -305,7 +305,7 @@ impl TestRunsApi {
         tenant: &str,
         trigger: &str,
         r: &mut pb::ReplayRunRequest,
-        recorded: &[run::BindingResult],
+        recorded: &run::ExecuteResponse,
         inputs: &[run::BindingInputs],
     ) -> Result<Option<Replacement>, Error> {
         let source = r.source.take().filter(|s| !s.files.is_empty());
@@ -322,9 +322,7 @@ impl TestRunsApi {
                 "give a version or a source to replay with, not both".into(),
             ));
         }
-        let mut slugs: Vec<&str> = recorded.iter().map(|b| b.action_slug.as_str()).collect();
-        slugs.sort_unstable();
-        slugs.dedup();
+        let slugs = recorded.action_slugs();
         let slug = if r.action_slug.is_empty() {
             match slugs.as_slice() {
                 [one] => (*one).to_owned(),
@@ -362,7 +360,7 @@ impl TestRunsApi {
                 Error::NotFound(format!("version {:?} of action {:?}", r.version, slug))
             })?;
         // The recorded configs must fit the version, as they would on attach.
-        for (i, (result, inputs)) in recorded.iter().zip(inputs).enumerate() {
+        for (i, (result, inputs)) in recorded.bindings.iter().zip(inputs).enumerate() {
             if result.action_slug == slug {
                 check_binding(&version, trigger, &inputs.config_json)
                     .map_err(|e| about(&format!("the run's bindings[{i}]"), e))?;
@@ -572,7 +570,7 @@ impl Tests for TestRunsApi {
                 &caller.tenant,
                 trigger.as_str(),
                 &mut r,
-                &recorded.bindings,
+                &recorded,
                 &replay.bindings,
             )
             .await?;

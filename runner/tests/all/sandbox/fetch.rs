@@ -3,12 +3,10 @@
 //! absurd timeouts capped, no transport refused, and a fetch suspending only
 //! its own run.
 
-use super::{assert_guest_error, limits, load, request, run};
+use super::{assert_guest_error, limits, load, request, run, sandbox_with_fetcher};
 use actions_runner::{
-    FetchError, FetchRequest, FetchResponse, HttpFetch, Outcome, RunLimits, Sandbox, SandboxConfig,
-    Trigger,
+    FetchError, FetchRequest, FetchResponse, HttpFetch, Outcome, RunLimits, Sandbox, Trigger,
 };
-use actions_test_support::cache_dir;
 use futures::future::BoxFuture;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -61,14 +59,7 @@ fn fetching_sandbox(
         seen: Mutex::new(Vec::new()),
         barrier,
     });
-    let sandbox = Sandbox::new(SandboxConfig {
-        max_concurrent_runs: 32,
-        cache_dir: Some(cache_dir!()),
-        ..SandboxConfig::default()
-    })
-    .expect("sandbox starts")
-    .with_fetcher(fetcher.clone());
-    (sandbox, fetcher)
+    (sandbox_with_fetcher(fetcher.clone(), 32), fetcher)
 }
 
 const FETCHER: &str = r#"export async function execute(event: any, api: any) {

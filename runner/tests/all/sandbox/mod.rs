@@ -31,6 +31,20 @@ static SANDBOX: LazyLock<Sandbox> = LazyLock::new(|| {
     .expect("sandbox starts")
 });
 
+/// A sandbox of its own whose `api.fetch` goes to `fetcher`.
+fn sandbox_with_fetcher(
+    fetcher: std::sync::Arc<dyn actions_runner::HttpFetch>,
+    max_concurrent_runs: u32,
+) -> Sandbox {
+    Sandbox::new(SandboxConfig {
+        max_concurrent_runs,
+        cache_dir: Some(cache_dir!()),
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox starts")
+    .with_fetcher(fetcher)
+}
+
 fn compile(source: &str) -> Vec<u8> {
     let package = SourcePackage::single("index.ts", source).expect("valid package");
     COMPILER.compile(&package).expect("compiles").wasm

@@ -3,13 +3,12 @@
 //! that record reads the same again, with no network, or says where it
 //! first read something the record does not hold.
 
-use super::{SANDBOX, load, request};
+use super::{SANDBOX, load, request, sandbox_with_fetcher};
 use actions_runner::replay::RunInputs;
 use actions_runner::{
     FetchError, FetchRequest, FetchResponse, HttpFetch, Outcome, RunLimits, RunReport, Sandbox,
-    SandboxConfig, Trigger,
+    Trigger,
 };
-use actions_test_support::cache_dir;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -44,14 +43,7 @@ impl HttpFetch for CountingFetch {
 
 fn fetching_sandbox() -> (Sandbox, Arc<CountingFetch>) {
     let fetcher = Arc::new(CountingFetch::default());
-    let sandbox = Sandbox::new(SandboxConfig {
-        max_concurrent_runs: 8,
-        cache_dir: Some(cache_dir!()),
-        ..SandboxConfig::default()
-    })
-    .expect("sandbox starts")
-    .with_fetcher(fetcher.clone());
-    (sandbox, fetcher)
+    (sandbox_with_fetcher(fetcher.clone(), 8), fetcher)
 }
 
 /// Reads everything an Action can read from outside itself.
