@@ -49,27 +49,6 @@ mod host {
     }
 }
 
-mod wasi {
-    #[link(wasm_import_module = "wasi_snapshot_preview1")]
-    unsafe extern "C" {
-        /// The same import wasi-libc makes: the run's random stream, which
-        /// the host seeds per run and keeps in the run's record for replay.
-        pub fn random_get(buf: *mut u8, len: usize) -> i32;
-    }
-}
-
-/// A number in [0, 1) from the host's random stream: what `Math.random`
-/// returns. QuickJS's own generator is seeded when its context is made,
-/// which is once, under Wizer, so every run would see the same sequence.
-fn host_random() -> f64 {
-    let mut bytes = [0u8; 8];
-    // The host answers every length up to 64 KiB; on a failure the zeros
-    // stand, as a constant but valid number.
-    let _ = unsafe { wasi::random_get(bytes.as_mut_ptr(), bytes.len()) };
-    // 53 random bits over 2^53: every double in [0, 1) of that spacing.
-    (u64::from_le_bytes(bytes) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
 /// Turns a host call's status into a JS value or a thrown `Error`.
 ///
 /// `status >= 0`: success, the host holds `status` bytes of UTF-8 result.
@@ -199,10 +178,6 @@ fn host_object<'js>(ctx: &Ctx<'js>) -> JsResult<Object<'js>> {
         Function::new(ctx.clone(), |ctx: Ctx<'_>, level: i32, line: String| {
             settle(&ctx, unsafe { host::console_log(level, line.as_ptr(), line.len()) })
         })?,
-    )?;
-    host.set(
-        "random",
-        Function::new(ctx.clone(), host_random)?.with_name("random")?,
     )?;
     host.set(
         "fetch",

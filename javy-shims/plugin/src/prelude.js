@@ -345,12 +345,6 @@
     );
   }
 
-  // Math.random draws from the host's stream, seeded per run (QuickJS's own
-  // was seeded once, in the snapshot): different in every run, and the same
-  // again when the run is replayed. Defined as the original is (writable,
-  // configurable, not enumerable), a native named `random`.
-  defineProperty(Math, 'random', { value: host.random, writable: true, configurable: true, enumerable: false });
-
   defineProperty(G, '__actions_start', { value: start, writable: false, configurable: false, enumerable: false });
   defineProperty(G, 'console', { value: consoleObject, writable: false, configurable: false, enumerable: false });
 });
